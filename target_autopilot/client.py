@@ -1,0 +1,234 @@
+"""The Autopilot HTTP client: one session, one rate limiter, bounded retries, counted requests.
+
+Every request of a run goes through `AutopilotClient.call`, from any number of threads.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import backoff
+import requests
+from requests.adapters import HTTPAdapter
+
+from target_autopilot.errors import ApiUnavailable, AuthError
+from target_autopilot.ratelimit import RateLimiter
+
+logger = logging.getLogger("target_autopilot.client")
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+DEFAULT_RETRY_AFTER = 1.0  # Autopilot counts requests per second; one window is enough to wait.
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A final answer from Autopilot: its status and JSON body (a dict; `{}` when there was none)."""
+
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def message(self) -> str:
+        """The API's own words (`message`, else `error` or `code`)."""
+        for key in ("message", "error", "code"):
+            if isinstance(self.body.get(key), str):
+                return str(self.body[key])
+        return f"HTTP {self.status}"
+
+
+class RequestFailed(Exception):
+    """A request that failed in a way worth retrying (5xx, timeout, dropped connection).
+
+    Raised to the caller only for requests sent with `idempotent=False`: whether such a request
+    took effect is unknown, so the caller must look before it sends it again.
+    """
+
+
+class _Transient(RequestFailed):
+    """A failure the client retries by itself after a backoff."""
+
+
+class _Throttled(Exception):
+    """A 429; `wait` is how long to hold off before the retry."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"429 Too Many Requests (waiting {wait:g} s)")
+        self.wait = wait
+
+
+class RequestCounts:
+    """What the client sent and how it went, safe to update from many threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.throttled = 0
+        self.server_errors = 0
+        self.connection_errors = 0
+        self.by_endpoint: Counter[str] = Counter()
+
+    @property
+    def retries(self) -> int:
+        """Requests sent again after a 429, a 5xx or a connection failure."""
+        return self.throttled + self.server_errors + self.connection_errors
+
+    def count(self, endpoint: str) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_endpoint[endpoint] += 1
+
+    def failed(self, kind: str) -> None:
+        with self._lock:
+            setattr(self, kind, getattr(self, kind) + 1)
+
+
+class AutopilotClient:
+    """Sends requests to the Autopilot API under one limiter, retrying what is safe to retry."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        limiter: RateLimiter,
+        *,
+        max_tries: int = 8,
+        max_throttled: int = 30,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        connections: int = 16,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter
+        self.timeout = timeout
+        self.counts = RequestCounts()
+        self._session = requests.Session()
+        self._session.headers.update(
+            {
+                "autopilotapikey": api_key,
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            }
+        )
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=connections, max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        # Two layers: 429s wait as told (Retry-After, else one rate window) and do not use up the
+        # tries meant for failures; failures back off exponentially with full jitter, bounded.
+        throttled = backoff.on_exception(
+            backoff.runtime,
+            _Throttled,
+            value=lambda exc: exc.wait,
+            max_tries=max_throttled,
+            jitter=None,
+            logger=None,
+        )(self._send)
+        self._send_once = throttled
+        self._send_retrying = backoff.on_exception(
+            backoff.expo,
+            _Transient,
+            factor=0.5,
+            max_value=15,
+            max_tries=max_tries,
+            jitter=backoff.full_jitter,
+            logger=None,
+        )(throttled)
+
+    def call(
+        self,
+        method: str,
+        *segments: str,
+        body: Any = None,
+        endpoint: str = "",
+        idempotent: bool = True,
+    ) -> Answer:
+        """Send `method` to the path made of `segments` (each URL-encoded); return the final answer.
+
+        Raises AuthError on 401 and ApiUnavailable once retries are used up. Other 4xx answers are
+        returned for the caller to judge. `endpoint` names the path template in counts and errors.
+        A request that is not `idempotent` is retried only after a 429 (Autopilot did not run it);
+        after any other failure it raises RequestFailed for the caller to check and resend.
+        """
+        url = "/".join([self.base_url, *(quote(segment, safe="") for segment in segments)])
+        label = f"{method} {endpoint or '/' + '/'.join(segments)}"
+        send = self._send_retrying if idempotent else self._send_once
+        started = time.monotonic()
+        try:
+            answer: Answer = send(method, url, body, label)
+        except _Transient as exc:
+            if not idempotent:
+                raise RequestFailed(str(exc)) from None
+            raise self._unavailable(label, started, exc) from None
+        except _Throttled as exc:
+            raise self._unavailable(label, started, exc) from None
+        if answer.status == 401:
+            raise AuthError(
+                f"Autopilot refused the API key (401 on {label}: {answer.message}). "
+                "Check the api_key setting (TARGET_AUTOPILOT_API_KEY)."
+            )
+        return answer
+
+    @staticmethod
+    def _unavailable(label: str, started: float, exc: Exception) -> ApiUnavailable:
+        return ApiUnavailable(
+            f"Autopilot did not accept {label} after retrying for "
+            f"{time.monotonic() - started:.0f} s (last failure: {exc}). The export stopped and "
+            "no STATE was written: run it again once Autopilot answers; profiles already sent "
+            "are updated in place, not duplicated."
+        )
+
+    def _send(self, method: str, url: str, body: Any, label: str) -> Answer:
+        self.limiter.acquire()
+        self.counts.count(label)
+        try:
+            response = self._session.request(method, url, json=body, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.counts.failed("connection_errors")
+            logger.debug("%s: %s, retrying", label, type(exc).__name__)
+            raise _Transient(f"{type(exc).__name__} on {label}") from None
+        if response.status_code == 429:
+            self.counts.failed("throttled")
+            wait = _retry_after(response.headers.get("Retry-After"))
+            self.limiter.pause(wait)
+            logger.debug("%s: 429, holding all requests for %g s", label, wait)
+            raise _Throttled(wait)
+        if response.status_code in RETRY_STATUSES:
+            self.counts.failed("server_errors")
+            logger.debug("%s: %d, retrying", label, response.status_code)
+            raise _Transient(f"HTTP {response.status_code} on {label}")
+        return Answer(response.status_code, _json_body(response))
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _json_body(response: requests.Response) -> dict[str, Any]:
+    if not response.content:
+        return {}
+    try:
+        parsed = response.json()
+    except ValueError:
+        return {"message": response.text[:300]}
+    return parsed if isinstance(parsed, dict) else {"items": parsed}
+
+
+def _retry_after(header: str | None) -> float:
+    if not header:
+        return DEFAULT_RETRY_AFTER
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(header).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return DEFAULT_RETRY_AFTER
+    return min(max(seconds, 0.0), 300.0)

@@ -1,0 +1,35 @@
+"""Errors the target reports to the user: each carries a message that says what, where and what to do."""
+
+from __future__ import annotations
+
+
+class ExportError(Exception):
+    """A problem the user can act on. Reported as one clear log line, never as a traceback."""
+
+    exit_code = 1
+
+
+class InputError(ExportError):
+    """The Singer input cannot be read (malformed line, record before schema, no email column)."""
+
+
+class ProfileLimitExceeded(ExportError):
+    """More distinct profiles than `max_profiles` with `on_limit_exceeded: fail`."""
+
+
+class AuthError(ExportError):
+    """Autopilot refused the API key (401). The key itself never appears in the message."""
+
+
+class ApiUnavailable(ExportError):
+    """Autopilot kept failing a request after every bounded retry."""
+
+
+class ApiRefused(ExportError):
+    """Autopilot answered a request the export cannot do without (a list, the account) with a 4xx."""
+
+
+class Terminated(ExportError):
+    """The run was stopped by a signal before the export was applied."""
+
+    exit_code = 143

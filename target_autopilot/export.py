@@ -1,0 +1,124 @@
+"""One export run: what the sinks stage, then, at the end of the input, plan → apply → report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from target_autopilot import plan
+from target_autopilot.apply import Applier
+from target_autopilot.client import AutopilotClient
+from target_autopilot.errors import InputError
+from target_autopilot.mapping import Contact, Rejection
+from target_autopilot.ratelimit import RateLimiter
+from target_autopilot.rejects import RejectedFile
+from target_autopilot.report import Report
+from target_autopilot.settings import Settings
+from target_autopilot.staging import Staging
+
+
+class Export:
+    """Collects the run's profiles from every sink, then applies them to Autopilot once."""
+
+    def __init__(self, settings: Settings, logger: logging.Logger) -> None:
+        self.settings = settings
+        self.logger = logger
+        self.staging = Staging()
+        self.rejects = RejectedFile(settings.rejected_records_path)
+        self.report = Report()
+        self.client: AutopilotClient | None = None
+        self._stream_properties: dict[str, set[str]] = {}
+
+    # Called by the sinks while the input is read
+
+    def register_stream(self, stream: str, schema: Mapping[str, Any]) -> None:
+        self._stream_properties[stream] = set(schema.get("properties") or {})
+
+    def lists_for(self, stream: str, record: Mapping[str, Any]) -> list[str] | Rejection:
+        """The list titles a record belongs to, or why it belongs to none."""
+        prop = self.settings.segment_property
+        if prop is None:
+            return [self.settings.segments.get(stream, stream)]
+        value = record.get(prop)
+        values = value if isinstance(value, list) else [value]
+        if any(item is not None and not isinstance(item, str) for item in values):
+            return Rejection(
+                "invalid_segment",
+                f"segment_property {prop!r} holds {str(value)[:100]!r}: "
+                "expected a list name or a list of them",
+            )
+        titles = list(
+            dict.fromkeys(item.strip() for item in values if isinstance(item, str) and item.strip())
+        )
+        if not titles:
+            return Rejection(
+                "missing_segment", f"segment_property {prop!r} is empty, so the record has no list"
+            )
+        return titles
+
+    def reject(self, stream: str, titles: list[str], rejection: Rejection, record: Any) -> None:
+        self.rejects.write(stream, rejection.reason, rejection.message, record)
+        self.report.reject(titles, rejection.reason)
+
+    def stage(self, contact: Contact, titles: list[str], stream: str, record: str) -> None:
+        """Stage a profile; past the limit in truncate mode, reject it instead."""
+        if (
+            self.settings.on_limit_exceeded == "truncate"
+            and self.staging.profile_count >= self.settings.max_profiles
+            and not self.staging.knows(contact.email)
+        ):
+            rejection = Rejection(
+                "profile_limit",
+                f"beyond max_profiles = {self.settings.max_profiles:,} (on_limit_exceeded: truncate)",
+            )
+            self.reject(stream, titles, rejection, record)
+            return
+        self.staging.add(contact, titles, stream, record)
+
+    # Called once the input has ended
+
+    def finish(self) -> dict[str, Any]:
+        """Check the plan, apply it, and return the run summary. Raises ExportError on failure."""
+        self._check_mapping_sources()
+        profiles = self.staging.profile_count
+        self.report.profiles = profiles
+        plan.check_limit(profiles, self.settings.max_profiles)
+        if self.report.rejected["profile_limit"]:
+            self.logger.warning(
+                "More profiles than max_profiles = %d: exported the first %d, rejected %d records "
+                "(reason profile_limit)",
+                self.settings.max_profiles,
+                profiles,
+                self.report.rejected["profile_limit"],
+            )
+        if profiles:
+            self.client = AutopilotClient(
+                self.settings.api_url,
+                self.settings.api_key,
+                RateLimiter(self.settings.requests_per_second),
+            )
+            Applier(self.settings, self.client, self.staging, self.rejects, self.report, self.logger).run()
+        for figures in self.report.segments.values():
+            figures.upserted = figures.profiles - figures.rejected["api_rejected"]
+        return self.summary("completed")
+
+    def summary(self, status: str) -> dict[str, Any]:
+        return self.report.to_dict(self.client.counts if self.client else None, status)
+
+    def _check_mapping_sources(self) -> None:
+        if not self._stream_properties:
+            return
+        known = set().union(*self._stream_properties.values())
+        for key, source in self.settings.field_mapping.items():
+            if source not in known:
+                raise InputError(
+                    f"field_mapping.{key} names the property {source!r}, which no stream has. "
+                    f"Available properties: {', '.join(sorted(known)) or '(none)'}. Nothing was sent."
+                )
+
+    def close(self) -> None:
+        self.rejects.close()
+        self.staging.close()
+        if self.client is not None:
+            self.client.close()

@@ -1,0 +1,48 @@
+"""The rejected-records file: one JSON line for every record that was not exported, and why."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from typing import Any, TextIO
+
+
+class RejectedFile:
+    """Appends rejections as JSON lines; the file holds personal data, so only its owner may read it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._file: TextIO | None = None
+        self._closed = False
+
+    def write(self, stream: str, reason: str, message: str, record: Any) -> None:
+        """Write one rejection. `record` is the source record (a dict) or its JSON text."""
+        body = record if isinstance(record, str) else json.dumps(record, default=str, ensure_ascii=False)
+        line = (
+            f'{{"stream":{json.dumps(stream, ensure_ascii=False)},"reason":{json.dumps(reason)},'
+            f'"message":{json.dumps(message, ensure_ascii=False)},"record":{body}}}\n'
+        )
+        with self._lock:
+            self.counts[reason] += 1
+            self._open().write(line)
+
+    def _open(self) -> TextIO:
+        if self._file is None:
+            directory = os.path.dirname(self.path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
+            self._file = os.fdopen(fd, "w", encoding="utf-8")
+        return self._file
+
+    def close(self) -> None:
+        """Flush and close; with no rejection, leave an empty file so no stale one is misread."""
+        with self._lock:
+            if not self._closed:
+                self._open().close()
+                self._closed = True

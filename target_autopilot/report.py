@@ -1,0 +1,175 @@
+"""What a run did, per segment and in total: the summary log, the JSON report, and progress lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from target_autopilot.client import RequestCounts
+
+
+@dataclass
+class SegmentFigures:
+    """Figures of one segment (one Autopilot list)."""
+
+    records: int = 0
+    profiles: int = 0
+    upserted: int = 0
+    memberships_added: int = 0
+    memberships_present: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+class Report:
+    """Collects a run's figures; safe to update from the apply threads."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.segments: dict[str, SegmentFigures] = {}
+        self.records = 0
+        self.profiles = 0
+        self.rejected: Counter[str] = Counter()
+        self.api_rejected: set[str] = set()
+        self.list_assignment = ""
+        self._lock = threading.Lock()
+
+    def segment(self, title: str) -> SegmentFigures:
+        with self._lock:
+            return self.segments.setdefault(title, SegmentFigures())
+
+    def read(self, titles: list[str]) -> None:
+        """Count one record read for each of its segments."""
+        self.records += 1
+        for title in titles:
+            self.segment(title).records += 1
+
+    def reject(self, titles: list[str], reason: str) -> None:
+        with self._lock:
+            self.rejected[reason] += 1
+            for title in titles:
+                self.segments.setdefault(title, SegmentFigures()).rejected[reason] += 1
+
+    def added(self, title: str, count: int = 1) -> None:
+        with self._lock:
+            self.segments.setdefault(title, SegmentFigures()).memberships_added += count
+
+    def to_dict(self, counts: RequestCounts | None, status: str) -> dict[str, Any]:
+        """The run summary as JSON-ready data."""
+        return {
+            "status": status,
+            "duration_seconds": round(time.monotonic() - self.started, 3),
+            "records": self.records,
+            "profiles": self.profiles,
+            "upserted": self.profiles - len(self.api_rejected) if status == "completed" else None,
+            "rejected": dict(self.rejected),
+            "list_assignment": self.list_assignment or None,
+            "requests": {
+                "sent": counts.requests if counts else 0,
+                "retries": counts.retries if counts else 0,
+                "throttled_429": counts.throttled if counts else 0,
+                "server_errors": counts.server_errors if counts else 0,
+                "connection_errors": counts.connection_errors if counts else 0,
+                "by_endpoint": dict(counts.by_endpoint) if counts else {},
+            },
+            "segments": {
+                title: {
+                    "records": figures.records,
+                    "profiles": figures.profiles,
+                    "upserted": figures.upserted,
+                    "memberships_added": figures.memberships_added,
+                    "memberships_present": figures.memberships_present,
+                    "rejected": dict(figures.rejected),
+                }
+                for title, figures in sorted(self.segments.items())
+            },
+        }
+
+    def log_summary(self, logger: logging.Logger, summary: dict[str, Any]) -> None:
+        """Log the summary, one line per segment, then the totals."""
+        for title, figures in summary["segments"].items():
+            logger.info(
+                "Segment %r: %d records, %d profiles, %d upserted, %d memberships added, "
+                "%d already present, rejected %s",
+                title,
+                figures["records"],
+                figures["profiles"],
+                figures["upserted"],
+                figures["memberships_added"],
+                figures["memberships_present"],
+                _reasons(figures["rejected"]),
+            )
+        requests = summary["requests"]
+        logger.info(
+            "Export %s in %.1f s: %d records, %d profiles, rejected %s; %d requests, "
+            "%d retries (%d after 429)",
+            summary["status"],
+            summary["duration_seconds"],
+            summary["records"],
+            summary["profiles"],
+            _reasons(summary["rejected"]),
+            requests["sent"],
+            requests["retries"],
+            requests["throttled_429"],
+        )
+
+    @staticmethod
+    def write(path: str, summary: dict[str, Any]) -> None:
+        """Write the JSON report (atomically, so a reader never sees half a file)."""
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        partial = f"{path}.partial"
+        with open(partial, "w", encoding="utf-8") as handle:
+            json.dump(summary, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        os.replace(partial, path)
+
+
+def _reasons(rejected: dict[str, int]) -> str:
+    if not rejected:
+        return "none"
+    return ", ".join(f"{count} {reason}" for reason, count in sorted(rejected.items()))
+
+
+class Progress:
+    """Logs done/total, rate and ETA every `every` seconds while requests are applied."""
+
+    def __init__(self, logger: logging.Logger, total: int, counts: RequestCounts, every: float = 5.0) -> None:
+        self._logger = logger
+        self._total = max(total, 1)
+        self._counts = counts
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+        self._start_requests = counts.requests
+        self._started = time.monotonic()
+
+    def __enter__(self) -> Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            done = self._counts.requests - self._start_requests
+            elapsed = time.monotonic() - self._started
+            rate = done / elapsed if elapsed else 0.0
+            remaining = max(self._total - done, 0)
+            eta = f"{remaining / rate:.0f} s" if rate else "unknown"
+            self._logger.info(
+                "Applying: %d/%d requests (%.0f%%), %.1f requests/s, ETA %s",
+                done,
+                self._total,
+                100 * min(done, self._total) / self._total,
+                rate,
+                eta,
+            )

@@ -1,0 +1,205 @@
+"""The target's settings: their JSON schema (the user-facing interface) and a checked, typed view of them."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+DEFAULT_API_URL = "https://api2.autopilothq.com/v1"
+LIST_ASSIGNMENTS = ("auto", "bulk", "per_contact")
+LIMIT_MODES = ("fail", "truncate")
+
+SCHEMA = th.PropertiesList(
+    th.Property(
+        "api_key",
+        th.StringType,
+        required=True,
+        secret=True,
+        description="Autopilot API key, sent as the `autopilotapikey` header. Never logged or written.",
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=DEFAULT_API_URL,
+        description=(
+            "Base URL of the Autopilot API. `http://` is accepted only for loopback hosts "
+            "(127.0.0.0/8, ::1, localhost), e.g. the local sandbox."
+        ),
+    ),
+    th.Property(
+        "field_mapping",
+        th.ObjectType(additional_properties=th.StringType),
+        description=(
+            "Autopilot field → source property. Keys are standard fields (`Email`, `FirstName`, …), "
+            "custom fields written `type--Name` (`integer--Orders`), or a plain display name "
+            "(`Loyalty Tier`) whose type comes from the stream's schema. Email, FirstName and "
+            "LastName are found by their usual column names when not mapped."
+        ),
+    ),
+    th.Property(
+        "segments",
+        th.ObjectType(additional_properties=th.StringType),
+        description=(
+            "Stream name → Autopilot list name. A stream not named here goes to a list named "
+            "after the stream."
+        ),
+    ),
+    th.Property(
+        "segment_property",
+        th.StringType,
+        description=(
+            "A record property holding the record's segment name(s), a string or an array of "
+            "strings. When set, lists are named after those values instead of the stream."
+        ),
+    ),
+    th.Property(
+        "max_profiles",
+        th.IntegerType,
+        default=100_000,
+        description=(
+            "The most distinct profiles (distinct normalised emails, across all segments) one run "
+            "may export. Checked before anything is written."
+        ),
+    ),
+    th.Property(
+        "on_limit_exceeded",
+        th.StringType(allowed_values=list(LIMIT_MODES)),
+        default="fail",
+        description=(
+            "`fail`: stop before any write when there are more profiles than `max_profiles`. "
+            "`truncate`: export the first `max_profiles` profiles in arrival order and reject the rest."
+        ),
+    ),
+    th.Property(
+        "requests_per_second",
+        th.NumberType,
+        default=5,
+        description="The most requests per second sent to Autopilot (its documented limit is 5).",
+    ),
+    th.Property(
+        "list_assignment",
+        th.StringType(allowed_values=list(LIST_ASSIGNMENTS)),
+        default="auto",
+        description=(
+            "How list memberships are written: `bulk` (inside bulk upserts), `per_contact` (one "
+            "request per membership), or `auto` (checks once which works, then uses the cheaper)."
+        ),
+    ),
+    th.Property(
+        "rejected_records_path",
+        th.StringType,
+        default="autopilot-rejected.jsonl",
+        description=(
+            "JSON Lines file receiving every record not exported: stream, reason code, message "
+            "and the record. Created readable by its owner only."
+        ),
+    ),
+    th.Property(
+        "report_path",
+        th.StringType,
+        description="Optional path for a JSON run summary (the figures of the summary log).",
+    ),
+    th.Property(
+        "notify",
+        th.BooleanType,
+        description="When set, sent to Autopilot as `notify` with every contact (false silences REST hooks).",
+    ),
+).to_dict()
+
+_LOOPBACK_NAMES = {"localhost"}
+_CUSTOM_KEY = re.compile(r"^(string|integer|float|date|boolean)--(.+)$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings the export needs, checked once at start-up."""
+
+    api_key: str
+    api_url: str = DEFAULT_API_URL
+    field_mapping: Mapping[str, str] = field(default_factory=dict)
+    segments: Mapping[str, str] = field(default_factory=dict)
+    segment_property: str | None = None
+    max_profiles: int = 100_000
+    on_limit_exceeded: str = "fail"
+    requests_per_second: float = 5.0
+    list_assignment: str = "auto"
+    rejected_records_path: str = "autopilot-rejected.jsonl"
+    report_path: str | None = None
+    notify: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"Settings(api_url={self.api_url!r}, api_key='***')"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """Build settings from the SDK's (schema-validated) config."""
+        return cls(
+            api_key=config["api_key"],
+            api_url=str(config.get("api_url") or DEFAULT_API_URL).rstrip("/"),
+            field_mapping=dict(config.get("field_mapping") or {}),
+            segments=dict(config.get("segments") or {}),
+            segment_property=config.get("segment_property") or None,
+            max_profiles=int(config.get("max_profiles", 100_000)),
+            on_limit_exceeded=config.get("on_limit_exceeded") or "fail",
+            requests_per_second=float(config.get("requests_per_second") or 5),
+            list_assignment=config.get("list_assignment") or "auto",
+            rejected_records_path=config.get("rejected_records_path") or "autopilot-rejected.jsonl",
+            report_path=config.get("report_path") or None,
+            notify=config.get("notify"),
+        )
+
+    def problems(self) -> list[str]:
+        """Every mistake in the settings, each as a sentence naming the setting and the fix."""
+        found = []
+        if not self.api_key.strip():
+            found.append("api_key is empty: set it to your Autopilot API key.")
+        found += _url_problems(self.api_url)
+        if self.max_profiles < 1:
+            found.append(f"max_profiles is {self.max_profiles}: it must be 1 or more.")
+        if self.requests_per_second <= 0:
+            found.append(
+                f"requests_per_second is {self.requests_per_second:g}: it must be above 0 "
+                "(Autopilot's documented limit is 5)."
+            )
+        if self.segment_property is not None and not self.segment_property.strip():
+            found.append("segment_property is blank: remove it or name a record property.")
+        for stream, title in self.segments.items():
+            if not title.strip():
+                found.append(f"segments.{stream} is blank: give the Autopilot list name.")
+        return found
+
+
+def _url_problems(url: str) -> list[str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return [f"api_url {url!r} is not an http(s) URL: use e.g. {DEFAULT_API_URL}."]
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        return [
+            f"api_url {url!r} uses plain http:// to a non-loopback host, which would send the API "
+            "key and personal data unencrypted: use https://, or http:// only for 127.0.0.1, "
+            "::1 or localhost."
+        ]
+    return []
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def custom_key_parts(key: str) -> tuple[str, str] | None:
+    """Split a `type--Name` custom field key into (type, Name), or None when it is not one."""
+    match = _CUSTOM_KEY.match(key)
+    if match is None:
+        return None
+    return match.group(1), match.group(2)

@@ -1,0 +1,78 @@
+"""The sink: validates, maps and stages each record of a stream. It never talks to Autopilot."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.sinks import RecordSink
+from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
+
+from target_autopilot.mapping import Rejection, StreamMapping
+
+if TYPE_CHECKING:
+    from target_autopilot.export import Export
+
+
+class _CapturingValidator(BaseJSONSchemaValidator):
+    """Schema validation that notes the first violation instead of stopping the run."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        super().__init__(schema)
+        self._checker = JSONSchemaValidator(schema).validator
+        self.violation: str | None = None
+
+    def validate(self, record: dict[str, Any]) -> None:
+        error = next(iter(self._checker.iter_errors(record)), None)
+        if error is None:
+            self.violation = None
+            return
+        where = "/".join(str(part) for part in error.absolute_path) or "(record)"
+        self.violation = f"{where}: {error.message[:300]}"
+
+
+class AutopilotSink(RecordSink):
+    """Stages the records of one stream for the export."""
+
+    # Records are staged as they arrive; a "full" batch has nothing left to flush.
+    MAX_SIZE_DEFAULT = 1_000_000
+
+    def __init__(self, target: Any, stream_name: str, schema: dict[str, Any], key_properties: Any) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.export: Export = target.export
+        self.mapping = StreamMapping.resolve(stream_name, self.schema, self.export.settings.field_mapping)
+        self.export.register_stream(stream_name, self.schema)
+
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        return _CapturingValidator(self.schema) if self.validate_schema else None
+
+    # Two SDK steps are replaced (private in singer-sdk 0.54, pinned): validation must reject a
+    # record rather than stop the run, and timestamps are parsed only for the fields that are
+    # mapped (by the mapping), not for every date column of every record.
+    def _validate_and_parse(self, record: dict[str, Any]) -> dict[str, Any]:
+        if self._validator is not None:
+            self._validator.validate(record)
+        return record
+
+    def _singer_validate_message(self, record: dict[str, Any]) -> None:
+        """Key properties mean nothing to Autopilot: a profile is identified by its email."""
+
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
+        lists = self.export.lists_for(self.stream_name, record)
+        titles = lists if isinstance(lists, list) else []
+        self.export.report.read(titles)
+        violation = self._validator.violation if isinstance(self._validator, _CapturingValidator) else None
+        if violation is not None:
+            outcome: Rejection | Any = Rejection(
+                "schema_violation", f"the record does not match the stream's schema at {violation}"
+            )
+        elif isinstance(lists, Rejection):
+            outcome = lists
+        else:
+            outcome = self.mapping.convert(record)
+        if isinstance(outcome, Rejection):
+            self.export.reject(self.stream_name, titles, outcome, record)
+            return
+        self.export.stage(
+            outcome, titles, self.stream_name, json.dumps(record, default=str, ensure_ascii=False)
+        )

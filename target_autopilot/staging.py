@@ -1,0 +1,169 @@
+"""Staging: every accepted record's profile and memberships, deduplicated by email, kept on disk.
+
+Profiles live in a temporary SQLite database rather than in memory, so a run's memory stays flat
+whatever the number of profiles. SQLite ships with Python and merges a profile's fields in place
+(`json_patch`: the last record wins per field).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from target_autopilot.mapping import Contact
+
+_SCHEMA = """
+CREATE TABLE profiles (
+    email TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE memberships (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (list, email))
+    WITHOUT ROWID;
+CREATE TABLE present (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (list, email))
+    WITHOUT ROWID;
+"""
+
+
+class StagedProfile:
+    """A profile as staged: its email, the contact fields to send, and its last source record."""
+
+    __slots__ = ("email", "fields", "record", "stream")
+
+    def __init__(self, email: str, fields: str, stream: str, record: str) -> None:
+        self.email = email
+        self.fields = fields
+        self.stream = stream
+        self.record = record
+
+    def contact(self) -> dict[str, Any]:
+        """The contact object for Autopilot, `Email` first."""
+        return {"Email": self.email, **json.loads(self.fields)}
+
+
+class Staging:
+    """The deduplicated profiles of a run and the lists each belongs to."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="target-autopilot-")
+        # check_same_thread=False: the SDK may call sinks from its drain threads; every use is
+        # from one thread at a time (staging before apply, reading during apply's planning).
+        self._db = sqlite3.connect(Path(self._dir.name) / "staging.db", check_same_thread=False)
+        self._db.executescript(_SCHEMA)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self.profile_count = 0
+
+    def knows(self, email: str) -> bool:
+        """Whether a profile with this email is staged."""
+        row = self._db.execute("SELECT 1 FROM profiles WHERE email = ?", (email,)).fetchone()
+        return row is not None
+
+    def add(self, contact: Contact, lists: Sequence[str], stream: str, record: str) -> None:
+        """Stage a record's contact (merged into its profile) and its memberships."""
+        fields = json.dumps(contact.fields, separators=(",", ":"), ensure_ascii=False)
+        if self.knows(contact.email):
+            self._db.execute(
+                "UPDATE profiles SET fields = json_patch(fields, ?), stream = ?, record = ? WHERE email = ?",
+                (fields, stream, record, contact.email),
+            )
+        else:
+            self.profile_count += 1
+            self._db.execute(
+                "INSERT INTO profiles (email, seq, fields, stream, record) VALUES (?, ?, ?, ?, ?)",
+                (contact.email, self.profile_count, fields, stream, record),
+            )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO memberships (list, email) VALUES (?, ?)",
+            [(title, contact.email) for title in lists],
+        )
+
+    def lists(self) -> list[str]:
+        """The titles of every list that gets members, in name order."""
+        return [row[0] for row in self._db.execute("SELECT DISTINCT list FROM memberships ORDER BY list")]
+
+    def profiles_by_list(self) -> dict[str, int]:
+        """How many profiles each list should hold after the run."""
+        return dict(self._db.execute("SELECT list, count(*) FROM memberships GROUP BY list"))
+
+    def mark_present(self, title: str, emails: Sequence[str]) -> None:
+        """Record members a list already has in Autopilot."""
+        self._db.executemany(
+            "INSERT OR IGNORE INTO present (list, email) VALUES (?, ?)",
+            [(title, email.strip().lower()) for email in emails],
+        )
+
+    def present_by_list(self) -> dict[str, int]:
+        """How many of each list's wanted members are already in it."""
+        return dict(
+            self._db.execute(
+                "SELECT m.list, count(*) FROM memberships m JOIN present p USING (list, email) "
+                "GROUP BY m.list"
+            )
+        )
+
+    def missing_by_list(self) -> dict[str, int]:
+        """How many memberships each list still lacks."""
+        return dict(
+            self._db.execute(
+                "SELECT m.list, count(*) FROM memberships m WHERE NOT EXISTS ("
+                "SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) GROUP BY m.list"
+            )
+        )
+
+    def complete_count(self) -> int:
+        """How many profiles already have every membership they need."""
+        row = self._db.execute(
+            "SELECT count(*) FROM profiles p WHERE NOT EXISTS ("
+            "SELECT 1 FROM memberships m WHERE m.email = p.email AND NOT EXISTS ("
+            "SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email))"
+        ).fetchone()
+        return int(row[0])
+
+    def missing_memberships(self) -> Iterator[tuple[str, StagedProfile]]:
+        """(list, profile) for every membership not yet present, by list, then arrival order."""
+        cursor = self._db.execute(
+            "SELECT m.list, p.email, p.fields, p.stream, p.record FROM memberships m "
+            "JOIN profiles p USING (email) "
+            "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) "
+            "ORDER BY m.list, p.seq"
+        )
+        for title, *profile in cursor:
+            yield title, StagedProfile(*profile)
+
+    def profiles_missing_lists(self) -> Iterator[tuple[StagedProfile, list[str]]]:
+        """Each profile lacking at least one membership, with the lists it lacks, in arrival order."""
+        cursor = self._db.execute(
+            "SELECT p.email, p.fields, p.stream, p.record, group_concat(m.list, char(31)) "
+            "FROM memberships m JOIN profiles p USING (email) "
+            "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) "
+            "GROUP BY p.email ORDER BY min(p.seq)"
+        )
+        for email, fields, stream, record, lists in cursor:
+            yield StagedProfile(email, fields, stream, record), sorted(lists.split("\x1f"))
+
+    def complete_profiles(self) -> Iterator[StagedProfile]:
+        """Profiles already in every list they belong to (they need only an upsert)."""
+        cursor = self._db.execute(
+            "SELECT p.email, p.fields, p.stream, p.record FROM profiles p WHERE NOT EXISTS ("
+            "SELECT 1 FROM memberships m WHERE m.email = p.email AND NOT EXISTS ("
+            "SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email)) ORDER BY p.seq"
+        )
+        for row in cursor:
+            yield StagedProfile(*row)
+
+    def lists_of(self, email: str) -> list[str]:
+        """The lists a staged profile belongs to."""
+        rows = self._db.execute("SELECT list FROM memberships WHERE email = ? ORDER BY list", (email,))
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        """Drop the staging database."""
+        self._db.close()
+        self._dir.cleanup()

@@ -1,0 +1,138 @@
+"""The Singer target: settings, sinks, and the end-of-input export that precedes any STATE."""
+
+from __future__ import annotations
+
+import sys
+from types import FrameType
+from typing import IO, Any
+
+from singer_sdk import Target
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.exceptions import (
+    ConfigValidationError,
+    InvalidJSONSchema,
+    RecordsWithoutSchemaException,
+)
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+from target_autopilot import settings as settings_module
+from target_autopilot.errors import ExportError, InputError, Terminated
+from target_autopilot.export import Export
+from target_autopilot.mapping import mapping_key_problems
+from target_autopilot.report import Report
+from target_autopilot.settings import Settings
+from target_autopilot.sinks import AutopilotSink
+
+
+class _Reader(MsgSpecReader):
+    """msgspec parses faster than the json module; a bad line becomes a clear InputError."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line_number = 0
+
+    def deserialize_json(self, line: str) -> dict[str, Any]:
+        self.line_number += 1
+        try:
+            parsed = super().deserialize_json(line)
+        except InvalidInputLine:
+            raise InputError(
+                f"Input line {self.line_number} is not valid JSON (starts with {line[:60]!r}). "
+                "Check the tap's output: every line must be one Singer message."
+            ) from None
+        if not isinstance(parsed, dict):
+            raise InputError(f"Input line {self.line_number} is JSON but not a Singer message object.")
+        return parsed
+
+
+class TargetAutopilot(Target):
+    """Exports segments of profiles from any tap into Autopilot lists."""
+
+    name = "target-autopilot"
+    config_jsonschema = settings_module.SCHEMA
+    default_sink_class = AutopilotSink
+    message_reader_class = _Reader
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = Settings.from_config(self.config)
+        problems = self.settings.problems() + mapping_key_problems(self.settings.field_mapping)
+        if problems:
+            raise ConfigValidationError("Config validation failed", errors=problems)
+        self.export = Export(self.settings, self.logger)
+        self._applied = False
+
+    def _write_state_message(self, state: dict[str, Any]) -> None:
+        # The SDK writes STATE after every drain (every 5 minutes, at SIGTERM); records are only
+        # staged then. STATE goes out once the export has been applied, never before.
+        if self._applied:
+            super()._write_state_message(state)
+
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()
+        summary = self.export.finish()
+        self._applied = True
+        self._finish_report(summary)
+        if self._latest_state:
+            self._write_state_message(self._latest_state)
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,
+        file_input: IO[str] | None = None,
+    ) -> None:
+        """The CLI entry: as the SDK's, but the run goes through `run` for clean failures."""
+        if about:
+            cls.print_about(about_format)
+            sys.exit(0)
+        cls.print_version(print_fn=cls.logger.info)
+        target = cls(
+            config=config.config if config else {},
+            validate_config=True,
+            parse_env_config=config.parse_env if config else False,
+        )
+        target.run(file_input)
+
+    def run(self, file_input: IO[str] | None = None) -> None:
+        """Read the input and export it; user errors end the run with one clear message."""
+        try:
+            self.listen(file_input)
+        except ExportError as exc:
+            self._fail(str(exc), exc.exit_code)
+        except (RecordsWithoutSchemaException, InvalidJSONSchema) as exc:
+            self._fail(f"{exc} Nothing was sent to Autopilot.", InputError.exit_code)
+        except InvalidInputLine as exc:
+            self._fail(
+                f"Invalid Singer message: {exc}. Nothing was sent to Autopilot.",
+                InputError.exit_code,
+            )
+        finally:
+            self.export.close()
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        if self._applied:
+            super()._handle_termination(signum, frame)
+            return
+        self._fail(
+            f"Stopped by signal {signum} before the export was complete. No STATE was written: "
+            "run the export again to finish it (what was sent is updated, not duplicated).",
+            Terminated.exit_code,
+        )
+
+    def _fail(self, message: str, exit_code: int) -> None:
+        self.logger.error(message)
+        self._finish_report(self.export.summary("failed"))
+        sys.exit(exit_code)
+
+    def _finish_report(self, summary: dict[str, Any]) -> None:
+        Report.log_summary(self.export.report, self.logger, summary)
+        if self.settings.report_path:
+            Report.write(self.settings.report_path, summary)
+
+
+if __name__ == "__main__":
+    TargetAutopilot.cli()
