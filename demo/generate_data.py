@@ -109,9 +109,7 @@ def make_people(rng: random.Random, count: int) -> list[Person]:
                 company=rng.choice(COMPANIES) if rng.random() > 0.08 else "",
                 tier=rng.choice(TIERS) if rng.random() > 0.05 else "",
                 orders=orders if rng.random() > 0.04 else -1,
-                lifetime_value=round(orders * rng.uniform(20, 180), 2)
-                if rng.random() > 0.04
-                else -1.0,
+                lifetime_value=round(orders * rng.uniform(20, 180), 2) if rng.random() > 0.04 else -1.0,
             )
         )
     return people
@@ -153,9 +151,7 @@ def main() -> None:
     next_id = 90001
     for name, members in segments.items():
         rows = [
-            p.row(vary_email(rng, p.email))
-            if p.customer_id in shared and rng.random() < 0.4
-            else p.row()
+            p.row(vary_email(rng, p.email)) if p.customer_id in shared and rng.random() < 0.4 else p.row()
             for p in members
         ]
         if name == "churn_risk":
