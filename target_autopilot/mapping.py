@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -204,7 +205,7 @@ def _to_text(value: Any) -> str:
         return value.strip()
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, (int, float, Decimal)) and math.isfinite(value):
         return str(value)
     if isinstance(value, (datetime, date)):
         return _to_date(value)
@@ -230,7 +231,7 @@ def _to_int(value: Any) -> int:
         raise TypeError
     if isinstance(value, int):
         return value
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, (float, Decimal)) and value == int(value):
         return int(value)
     if isinstance(value, str):
         text = value.strip().replace(",", "")
@@ -244,10 +245,11 @@ def _to_int(value: Any) -> int:
 
 
 def _to_float(value: Any) -> float:
-    if isinstance(value, bool):
+    # The SDK's msgspec reader hands JSON numbers with a fraction over as Decimal.
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise TypeError
-    number = float(value.strip().replace(",", "")) if isinstance(value, str) else value
-    if not isinstance(number, (int, float)) or not math.isfinite(number):
+    number = float(value.strip().replace(",", "") if isinstance(value, str) else value)
+    if not math.isfinite(number):
         raise ValueError
     return number
 

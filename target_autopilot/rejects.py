@@ -8,6 +8,17 @@ import threading
 from collections import Counter
 from typing import Any, TextIO
 
+import msgspec
+
+# Taps' records hold Decimals (the SDK's msgspec reader) and, from some taps, datetimes: written
+# as JSON numbers and ISO strings, never as quoted "Decimal(...)".
+_ENCODER = msgspec.json.Encoder(decimal_format="number", enc_hook=str)
+
+
+def record_json(record: Any) -> str:
+    """A source record as one line of JSON text."""
+    return _ENCODER.encode(record).decode()
+
 
 class RejectedFile:
     """Appends rejections as JSON lines; the file holds personal data, so only its owner may read it."""
@@ -21,7 +32,7 @@ class RejectedFile:
 
     def write(self, stream: str, reason: str, message: str, record: Any) -> None:
         """Write one rejection. `record` is the source record (a dict) or its JSON text."""
-        body = record if isinstance(record, str) else json.dumps(record, default=str, ensure_ascii=False)
+        body = record if isinstance(record, str) else record_json(record)
         line = (
             f'{{"stream":{json.dumps(stream, ensure_ascii=False)},"reason":{json.dumps(reason)},'
             f'"message":{json.dumps(message, ensure_ascii=False)},"record":{body}}}\n'

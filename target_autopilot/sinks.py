@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import RecordSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 
 from target_autopilot.mapping import Rejection, StreamMapping
+from target_autopilot.rejects import record_json
 
 if TYPE_CHECKING:
     from target_autopilot.export import Export
@@ -73,6 +73,4 @@ class AutopilotSink(RecordSink):
         if isinstance(outcome, Rejection):
             self.export.reject(self.stream_name, titles, outcome, record)
             return
-        self.export.stage(
-            outcome, titles, self.stream_name, json.dumps(record, default=str, ensure_ascii=False)
-        )
+        self.export.stage(outcome, titles, self.stream_name, record_json(record))

@@ -1,0 +1,264 @@
+"""The export end to end: the real CLI against the sandbox, checked by what landed in Autopilot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import RunTarget, custom_fields, record, requests_to, schema, state, target_config, writes
+
+from target_autopilot.sandbox import Sandbox
+
+PROFILE_SCHEMA = {
+    "email": {"type": ["string", "null"]},
+    "first_name": {"type": ["string", "null"]},
+    "last_name": {"type": ["string", "null"]},
+    "tier": {"type": ["string", "null"]},
+    "orders": {"type": ["integer", "null"]},
+    "lifetime_value": {"type": ["number", "null"]},
+    "vip": {"type": ["boolean", "null"]},
+    "signed_up": {"type": ["string", "null"], "format": "date-time"},
+}
+MAPPING = {
+    "Loyalty Tier": "tier",
+    "Orders": "orders",
+    "Lifetime Value": "lifetime_value",
+    "VIP": "vip",
+    "Signed Up": "signed_up",
+}
+
+
+def segments_input() -> list[dict[str, Any]]:
+    """Two segments sharing one person (written in another case), plus three bad rows."""
+    return [
+        schema("high_value", PROFILE_SCHEMA),
+        record(
+            "high_value",
+            email="ada@example.com",
+            first_name="Ada",
+            last_name="Lovelace",
+            tier="gold",
+            orders=12,
+            lifetime_value=1520.5,
+            vip=True,
+            signed_up="2024-05-01T10:00:00+02:00",
+        ),
+        record("high_value", email=" Grace@Example.COM ", first_name="Grace", last_name="", tier="silver"),
+        record("high_value", email=None, first_name="Nobody"),
+        state({"bookmarks": {"high_value": 1}}),
+        schema("churn_risk", PROFILE_SCHEMA),
+        record("churn_risk", email="grace@example.com", first_name="Grace B.", orders=3),
+        record("churn_risk", email="alan@example.org", first_name="Alan", last_name="Turing"),
+        record("churn_risk", email="not-an-email", first_name="Broken"),
+        record("churn_risk", email="kurt@example.org", orders="many"),
+        state({"bookmarks": {"high_value": 1, "churn_risk": 4}}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "autopilot", [{"bulk_list_assignment": "on"}, {"bulk_list_assignment": "off"}], indirect=True
+)
+def test_segments_land_as_lists_with_members_and_fields(autopilot: Sandbox, run_target: RunTarget) -> None:
+    config = target_config(autopilot, segments={"high_value": "High value customers"}, field_mapping=MAPPING)
+    run = run_target(config, segments_input())
+
+    assert run.code == 0, run.stderr
+    assert autopilot.lists() == {
+        "High value customers": ["ada@example.com", "grace@example.com"],
+        "churn_risk": ["alan@example.org", "grace@example.com"],
+    }
+    ada = autopilot.contact("ada@example.com")
+    assert ada is not None
+    assert (ada["FirstName"], ada["LastName"]) == ("Ada", "Lovelace")
+    assert custom_fields(ada) == {
+        "Loyalty Tier": ("gold", "string"),
+        "Orders": (12, "integer"),
+        "Lifetime Value": (1520.5, "float"),
+        "VIP": (True, "boolean"),
+        "Signed Up": ("2024-05-01T08:00:00.000Z", "date"),
+    }
+    grace = autopilot.contact("grace@example.com")
+    assert grace is not None
+    assert grace["Email"] == "grace@example.com"
+    assert grace["FirstName"] == "Grace B."  # the last record wins per field...
+    assert custom_fields(grace) == {
+        "Loyalty Tier": ("silver", "string"),
+        "Orders": (3, "integer"),
+    }  # ...merged
+    assert "LastName" not in grace  # an empty cell is never sent
+    assert {(r["stream"], r["reason"]) for r in run.rejected} == {
+        ("high_value", "missing_email"),
+        ("churn_risk", "invalid_email"),
+        ("churn_risk", "schema_violation"),
+    }
+    assert run.states == [{"bookmarks": {"high_value": 1, "churn_risk": 4}}]
+    expected_mode = "bulk" if autopilot.config()["bulk_list_assignment"] == "on" else "per_contact"
+    assert run.report["list_assignment"] == expected_mode
+    churn = run.report["segments"]["churn_risk"]
+    assert (churn["records"], churn["profiles"], churn["memberships_added"]) == (4, 2, 2)
+    assert churn["rejected"] == {"invalid_email": 1, "schema_violation": 1}
+
+
+def test_a_value_the_field_cannot_take_is_rejected_naming_the_field(
+    autopilot: Sandbox, run_target: RunTarget
+) -> None:
+    messages = [
+        schema("people", ["email", "orders"]),
+        record("people", email="ok@example.com", orders="7"),
+        record("people", email="bad@example.com", orders="seven"),
+    ]
+    run = run_target(target_config(autopilot, field_mapping={"integer--Orders": "orders"}), messages)
+
+    assert run.code == 0, run.stderr
+    assert autopilot.lists() == {"people": ["ok@example.com"]}
+    assert custom_fields(autopilot.contact("ok@example.com")) == {"Orders": (7, "integer")}
+    [rejected] = run.rejected
+    assert rejected["reason"] == "invalid_value"
+    assert "integer--Orders" in rejected["message"]
+    assert "'seven'" in rejected["message"]
+    assert rejected["record"] == {"email": "bad@example.com", "orders": "seven"}
+
+
+def test_a_second_run_of_the_same_input_adds_no_membership_and_creates_no_list(
+    autopilot: Sandbox, run_target: RunTarget
+) -> None:
+    config = target_config(autopilot, field_mapping=MAPPING)
+    first = run_target(config, segments_input())
+    assert first.code == 0, first.stderr
+    autopilot.reset_stats()
+
+    second = run_target(config, segments_input())
+
+    assert second.code == 0, second.stderr
+    stats = autopilot.stats()
+    assert requests_to(stats, "POST /v1/list") == 0
+    assert requests_to(stats, "POST /v1/list/{list_id}/contact/{contact}") == 0
+    assert sorted(autopilot.list_titles()) == ["churn_risk", "high_value"]
+    assert second.report["segments"]["churn_risk"]["memberships_present"] == 2
+    assert second.report["segments"]["churn_risk"]["memberships_added"] == 0
+
+
+@pytest.mark.parametrize("autopilot", [{"bulk_list_assignment": "off"}], indirect=True)
+def test_per_contact_assignment_costs_one_request_per_membership(
+    autopilot: Sandbox, run_target: RunTarget
+) -> None:
+    people = [record("vip", email=f"p{i}@example.com") for i in range(30)]
+    run = run_target(
+        target_config(autopilot, list_assignment="per_contact"), [schema("vip", ["email"]), *people]
+    )
+
+    assert run.code == 0, run.stderr
+    assert len(autopilot.lists()["vip"]) == 30
+    stats = autopilot.stats()
+    assert requests_to(stats, "POST /v1/contact") == 30
+    assert requests_to(stats, "POST /v1/contacts") == 0
+
+
+def test_profile_limit_fail_stops_before_any_request(autopilot: Sandbox, run_target: RunTarget) -> None:
+    people = [record("s", email=f"p{i}@example.com") for i in range(5)]
+    duplicate = record("s", email="P0@example.com")
+    run = run_target(target_config(autopilot, max_profiles=4), [schema("s", ["email"]), *people, duplicate])
+
+    assert run.code != 0
+    assert "5 distinct profiles" in run.stderr
+    assert "max_profiles = 4" in run.stderr
+    assert "on_limit_exceeded" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert autopilot.stats()["requests_total"] == 0
+    assert run.states == []
+
+
+def test_profile_limit_truncate_exports_the_first_profiles_and_rejects_the_rest(
+    autopilot: Sandbox, run_target: RunTarget
+) -> None:
+    people = [record("s", email=f"p{i}@example.com") for i in range(6)]
+    again = record("s", email="p1@example.com", first_name="Again")
+    config = target_config(autopilot, max_profiles=4, on_limit_exceeded="truncate")
+    run = run_target(config, [schema("s", ["email", "first_name"]), *people, again])
+
+    assert run.code == 0, run.stderr
+    assert autopilot.lists() == {"s": [f"p{i}@example.com" for i in range(4)]}
+    assert (autopilot.contact("p1@example.com") or {})["FirstName"] == "Again"
+    assert [(r["reason"], r["record"]["email"]) for r in run.rejected] == [
+        ("profile_limit", "p4@example.com"),
+        ("profile_limit", "p5@example.com"),
+    ]
+    assert "profile_limit" in run.stderr
+
+
+def test_segment_property_names_the_lists(autopilot: Sandbox, run_target: RunTarget) -> None:
+    messages = [
+        schema("people", {"email": {"type": "string"}, "segments": {"type": ["array", "string", "null"]}}),
+        record("people", email="a@example.com", segments=["Churn risk", "VIP"]),
+        record("people", email="b@example.com", segments="VIP"),
+        record("people", email="c@example.com", segments=[]),
+        record("people", email="d@example.com", segments=None),
+    ]
+    run = run_target(target_config(autopilot, segment_property="segments"), messages)
+
+    assert run.code == 0, run.stderr
+    assert autopilot.lists() == {"Churn risk": ["a@example.com"], "VIP": ["a@example.com", "b@example.com"]}
+    assert [r["reason"] for r in run.rejected] == ["missing_segment", "missing_segment"]
+
+
+@pytest.mark.parametrize(
+    "autopilot",
+    [
+        {"custom_fields": "must-exist", "bulk_partial_failure": "reject-batch"},
+        {"custom_fields": "must-exist", "bulk_partial_failure": "skip-item"},
+    ],
+    indirect=True,
+)
+def test_one_bad_item_costs_only_itself_not_its_batch(autopilot: Sandbox, run_target: RunTarget) -> None:
+    autopilot.create_custom_field("Tier", "string")
+    people = [record("s", email=f"p{i}@example.com", tier="gold") for i in range(40)]
+    people[17]["record"]["nickname"] = "Lucky"  # Autopilot has no such field: this item is refused
+    config = target_config(autopilot, field_mapping={"Tier": "tier", "Nickname": "nickname"})
+    run = run_target(config, [schema("s", ["email", "tier", "nickname"]), *people])
+
+    assert run.code == 0, run.stderr
+    assert len(autopilot.lists()["s"]) == 39
+    assert "p17@example.com" not in autopilot.lists()["s"]
+    [rejected] = run.rejected
+    assert rejected["reason"] == "api_rejected"
+    assert "Nickname" in rejected["message"]
+    assert rejected["record"]["email"] == "p17@example.com"
+    assert run.report["segments"]["s"]["upserted"] == 39
+
+
+def test_bad_key_fails_in_the_first_request_without_leaking_it(
+    autopilot: Sandbox, run_target: RunTarget
+) -> None:
+    secret = "not-the-right-key-8c1f"
+    config = {**target_config(autopilot), "api_key": secret}
+    run = run_target(config, [schema("s", ["email"]), record("s", email="a@example.com"), state({"b": 1})])
+
+    assert run.code != 0
+    assert "401" in run.stderr
+    assert "api_key" in run.stderr
+    assert secret not in run.stdout + run.stderr + run.report_path.read_text()
+    assert "Traceback" not in run.stderr
+    assert autopilot.list_titles() == []
+    assert writes(autopilot.stats()) == 0
+    assert run.states == []
+
+
+def test_plain_http_to_another_host_is_a_config_error(run_target: RunTarget) -> None:
+    config = {"api_key": "k", "api_url": "http://api2.autopilothq.com/v1"}
+    run = run_target(config, [schema("s", ["email"])])
+
+    assert run.code != 0
+    assert "http://" in run.stderr
+    assert "loopback" in run.stderr
+
+
+def test_a_stream_without_email_is_named_with_its_properties(
+    autopilot: Sandbox, run_target: RunTarget
+) -> None:
+    run = run_target(target_config(autopilot), [schema("s", ["name", "phone"]), record("s", name="x")])
+
+    assert run.code != 0
+    assert "'s'" in run.stderr
+    assert "name, phone" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert autopilot.stats()["requests_total"] == 0
