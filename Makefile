@@ -21,5 +21,9 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# Installs, starts the sandbox, runs `meltano run tap-csv target-autopilot`, shows the result.
+demo: install
+	$(BIN)/python demo/run_demo.py
+
 clean:
 	rm -rf $(VENV) .meltano .mypy_cache .ruff_cache .pytest_cache
