@@ -1,0 +1,179 @@
+"""The real thing: `meltano install` and `meltano run tap-csv target-autopilot` against the server.
+
+Expected results are computed here from the demo CSV files, independently of the target: a segment's
+members are its rows' emails, trimmed and lower-cased, when they look like an address (one "@", no
+spaces, a dot in the domain); the other rows must be in the rejected-records file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from target_autopilot.sandbox import Sandbox
+
+pytestmark = pytest.mark.meltano
+
+ROOT = Path(__file__).resolve().parents[1]
+MELTANO = str(Path(sys.executable).parent / "meltano")
+# The demo's segments as meltano.yml declares them: CSV file (stream) -> Autopilot list title.
+SEGMENTS = {
+    "high_value_customers": "High value customers",
+    "churn_risk": "Churn risk",
+    "new_signups": "New sign-ups",
+}
+STATE_ID = "dev:tap-csv-to-target-autopilot"
+ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def read_segment(stream: str) -> list[dict[str, str]]:
+    with (ROOT / "demo" / f"{stream}.csv").open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def meltano(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [MELTANO, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"meltano {' '.join(args)} exited {result.returncode}:\n{result.stderr[-6000:]}"
+    )
+    return result
+
+
+@pytest.fixture(scope="module")
+def meltano_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """`meltano`'s environment: no stray settings from the caller, state kept in a temp dir."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("MELTANO_", "TARGET_AUTOPILOT_", "TAP_CSV_"))
+    }
+    env["MELTANO_ENVIRONMENT"] = "dev"
+    env["MELTANO_STATE_BACKEND_URI"] = tmp_path_factory.mktemp("state").as_uri()
+    meltano("install", env=env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Sandbox]:
+    """One sandbox for the module: the export runs once, every test reads its outcome."""
+    with Sandbox() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def export(
+    server: Sandbox, meltano_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """Run the export into the fresh sandbox; return the paths of its output files."""
+    out = tmp_path_factory.mktemp("output")
+    outputs = {"rejected": out / "rejected.jsonl", "report": out / "report.json"}
+    env = dict(
+        meltano_env,
+        TARGET_AUTOPILOT_API_URL=server.base_url,
+        TARGET_AUTOPILOT_API_KEY=server.api_key,
+        TARGET_AUTOPILOT_REJECTED_RECORDS_PATH=str(outputs["rejected"]),
+        TARGET_AUTOPILOT_REPORT_PATH=str(outputs["report"]),
+    )
+    meltano("run", "--full-refresh", "tap-csv", "target-autopilot", env=env)
+    return outputs
+
+
+def test_segments_land_as_lists_with_their_members(server: Sandbox, export: dict[str, Path]) -> None:
+    expected = {
+        title: {
+            row["Email"].strip().lower()
+            for row in read_segment(stream)
+            if ADDRESS.fullmatch(row["Email"].strip())
+        }
+        for stream, title in SEGMENTS.items()
+    }
+    assert {title: set(members) for title, members in server.lists().items()} == expected
+    # Overlapping segments, written in other letter cases: one contact each.
+    assert len(set().union(*expected.values())) < sum(len(m) for m in expected.values())
+
+
+def fetch_contact(server: Sandbox, email: str) -> dict[str, Any]:
+    """The contact as the API's `GET /contact/{email}` returns it."""
+    url = f"{server.base_url}/contact/{quote(email.strip().lower(), safe='')}"
+    answer = requests.get(url, headers={"autopilotapikey": server.api_key}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    contact: dict[str, Any] = answer.json()
+    return contact
+
+
+def test_custom_fields_take_their_types_from_the_tap_schema(server: Sandbox, export: dict[str, Path]) -> None:
+    url = f"{server.base_url}/contacts/custom_fields"
+    fields = requests.get(url, headers={"autopilotapikey": server.api_key}, timeout=10).json()
+    assert {f["name"]: f["fieldType"] for f in fields} == {
+        "Loyalty Tier": "string",
+        "Orders": "integer",
+        "Lifetime Value": "float",
+    }
+
+
+def test_contact_carries_the_mapped_fields(server: Sandbox, export: dict[str, Path]) -> None:
+    row = next(r for r in read_segment("new_signups") if r["Email"] != r["Email"].lower() and all(r.values()))
+    contact = fetch_contact(server, row["Email"])
+    assert contact["Email"] == row["Email"].strip().lower()
+    assert (contact["FirstName"], contact["LastName"], contact["Company"]) == (
+        row["First Name"],
+        row["Last Name"],
+        row["Company"],
+    )
+    assert {f["kind"]: f["value"] for f in contact["custom_fields"]} == {
+        "Loyalty Tier": row["Loyalty Tier"],
+        "Orders": int(row["Orders"]),
+        "Lifetime Value": float(row["Lifetime Value"]),
+    }
+
+
+def test_empty_cells_are_not_sent(server: Sandbox, export: dict[str, Path]) -> None:
+    row = next(r for r in read_segment("high_value_customers") if not r["Company"] and not r["Orders"])
+    contact = fetch_contact(server, row["Email"])
+    assert "Company" not in contact
+    assert {f["kind"] for f in contact["custom_fields"]} == {
+        name for name in ("Loyalty Tier", "Lifetime Value") if row[name]
+    }
+
+
+def test_rejected_file_names_the_rows_without_a_valid_email(export: dict[str, Path]) -> None:
+    expected = {
+        (stream, row["Customer ID"]): "invalid_email" if row["Email"].strip() else "missing_email"
+        for stream in SEGMENTS
+        for row in read_segment(stream)
+        if not ADDRESS.fullmatch(row["Email"].strip())
+    }
+    lines = [json.loads(line) for line in export["rejected"].read_text().splitlines()]
+    assert {(r["stream"], r["record"]["customer_id"]): r["reason"] for r in lines} == expected
+    assert len(lines) == len(expected)
+
+
+def test_report_counts_every_record_of_each_segment(export: dict[str, Path]) -> None:
+    report = json.loads(export["report"].read_text())
+    assert report["status"] == "completed"
+    for stream, title in SEGMENTS.items():
+        assert report["segments"][title]["records"] == len(read_segment(stream))
+
+
+def test_meltano_stores_the_tap_state(export: dict[str, Path], meltano_env: dict[str, str]) -> None:
+    state = json.loads(meltano("state", "get", STATE_ID, env=meltano_env).stdout)
+    assert set(state["singer_state"]["bookmarks"]) == set(SEGMENTS)
