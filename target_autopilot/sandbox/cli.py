@@ -1,0 +1,137 @@
+"""The `autopilot-sandbox` command: `serve` (the default) runs a sandbox, `show` prints one's lists."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Sequence
+
+from target_autopilot.sandbox.config import (
+    DEFAULT_FAULT_KINDS,
+    FAULT_KINDS,
+    SandboxConfig,
+    parse_fault_kinds,
+)
+from target_autopilot.sandbox.server import Sandbox, SandboxControl
+
+DEFAULT_PORT = 8787
+_DEFAULTS = SandboxConfig()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["show"]:
+        return show(show_parser().parse_args(args[1:]))
+    if args[:1] == ["serve"]:
+        args = args[1:]
+    return serve(serve_parser().parse_args(args))
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    """Options of `autopilot-sandbox [serve]`."""
+    parser = argparse.ArgumentParser(
+        prog="autopilot-sandbox [serve]",
+        description="A local stand-in for the Autopilot REST API v1 (paths, bodies, errors, "
+        "rate limit), with switches for the behaviours the real API leaves open, fault "
+        "injection and a control API under /_sandbox/.",
+        epilog="Also: `autopilot-sandbox show --url URL` prints a running sandbox's lists and "
+        "member counts. Every setting but host, port, api-key and db can be changed while "
+        'running: POST /_sandbox/config with a JSON object, e.g. {"fault_rate": 0.1}.',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--host", default=_DEFAULTS.host, help="interface to listen on")
+    add("--port", type=int, default=DEFAULT_PORT, help="TCP port (0 picks a free one)")
+    add("--api-key", dest="api_keys", action="append", metavar="KEY",
+        help="accepted API key, repeatable; each key is its own isolated account "
+        f"(default: {_DEFAULTS.api_keys[0]})")  # fmt: skip
+    add("--db", metavar="PATH", help="SQLite file that keeps the data across restarts "
+        "(default: in memory)")  # fmt: skip
+    add("--rate-limit", type=int, default=_DEFAULTS.rate_limit, metavar="R",
+        help="requests admitted per API key in any one-second window; over it: 429. 0 = off")  # fmt: skip
+    add("--retry-after", action="store_true", help="add a Retry-After header to 429 answers")
+    add("--latency-ms", type=float, default=_DEFAULTS.latency_ms, metavar="N",
+        help="delay before handling each API request")  # fmt: skip
+    add("--latency-jitter-ms", type=float, default=_DEFAULTS.latency_jitter_ms, metavar="J",
+        help="random extra delay, uniform in ±J")  # fmt: skip
+    add("--spike-rate", type=float, default=_DEFAULTS.spike_rate, metavar="F",
+        help="fraction of API requests delayed by a latency spike")  # fmt: skip
+    add("--spike-ms", type=float, default=_DEFAULTS.spike_ms, metavar="MS",
+        help="length of a latency spike")  # fmt: skip
+    add("--fault-rate", type=float, default=_DEFAULTS.fault_rate, metavar="F",
+        help="fraction of admitted API requests answered with an injected fault")  # fmt: skip
+    add("--fault-kinds", type=parse_fault_kinds, default=DEFAULT_FAULT_KINDS, metavar="LIST",
+        help=f"comma list of injected faults, from {','.join(FAULT_KINDS)} (drop: the "
+        "connection is closed without an answer)")  # fmt: skip
+    add("--fault-after-apply", type=float, default=_DEFAULTS.fault_after_apply, metavar="F",
+        help="fraction of injected faults that happen after the change was applied")  # fmt: skip
+    add("--seed", type=int, metavar="S",
+        help="seed for faults and latency, for repeatable runs (default: unseeded)")  # fmt: skip
+    add("--bulk-list-assignment", choices=("on", "off"), default=_DEFAULTS.bulk_list_assignment,
+        help="honour _autopilot_list inside POST /contacts items (off: silently ignored)")  # fmt: skip
+    add("--duplicate-list-names", choices=("conflict", "allow"),
+        default=_DEFAULTS.duplicate_list_names,
+        help="POST /list with an existing title: 409, or a second list with that title")  # fmt: skip
+    add("--custom-fields", choices=("auto-create", "must-exist"), default=_DEFAULTS.custom_fields,
+        help="an unknown custom field is created on first write, or refused with a 400")  # fmt: skip
+    add("--bulk-partial-failure", choices=("reject-batch", "skip-item"),
+        default=_DEFAULTS.bulk_partial_failure,
+        help="a bad item in POST /contacts fails the whole request (400), or is left out")  # fmt: skip
+    return parser
+
+
+def show_parser() -> argparse.ArgumentParser:
+    """Options of `autopilot-sandbox show`."""
+    parser = argparse.ArgumentParser(
+        prog="autopilot-sandbox show",
+        description="Print the lists and member counts of a running sandbox, per account.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="sandbox root URL")
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> SandboxConfig:
+    """The SandboxConfig the serve options describe."""
+    options = vars(args)
+    options["api_keys"] = tuple(options["api_keys"] or _DEFAULTS.api_keys)
+    return SandboxConfig(**options)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run a sandbox in the foreground until interrupted."""
+    try:
+        config = config_from(args)
+    except ValueError as error:
+        print(f"autopilot-sandbox: {error}", file=sys.stderr)
+        return 2
+    with Sandbox(config) as sandbox:
+        print(
+            f"Autopilot sandbox: API {sandbox.base_url} ({len(config.api_keys)} API key(s)), "
+            f"control {sandbox.url}/_sandbox/. Ctrl-C stops.",
+            flush=True,
+        )
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("Stopped.")
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    """Print every account's lists with member counts."""
+    try:
+        dump = SandboxControl(args.url).dump()
+    except OSError as error:
+        print(f"autopilot-sandbox: no sandbox at {args.url}: {error}", file=sys.stderr)
+        return 1
+    for account in dump["accounts"]:
+        print(
+            f"Account {account['index']} ({account['account_id']}): "
+            f"{len(account['contacts'])} contacts, {len(account['lists'])} lists"
+        )
+        for item in account["lists"]:
+            print(f"  {item['title']}  {len(item['members'])} members  ({item['list_id']})")
+    return 0

@@ -1,0 +1,131 @@
+"""The sandbox's settings: one frozen dataclass shared by the CLI, the Python API and the control API."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+FAULT_KINDS = ("500", "502", "503", "drop", "429")
+DEFAULT_FAULT_KINDS = ("500", "502", "503", "drop")
+SWITCH_CHOICES: dict[str, tuple[str, ...]] = {
+    "bulk_list_assignment": ("on", "off"),
+    "duplicate_list_names": ("conflict", "allow"),
+    "custom_fields": ("auto-create", "must-exist"),
+    "bulk_partial_failure": ("reject-batch", "skip-item"),
+}
+# Fixed when the server starts: changing them would mean a new server.
+STARTUP_ONLY = frozenset({"host", "port", "api_keys", "db"})
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Every sandbox setting. Field names match the CLI options (`rate_limit` is `--rate-limit`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 picks a free port; the CLI's default is 8787
+    api_keys: tuple[str, ...] = ("sandbox-key",)
+    db: str | None = None
+    rate_limit: int = 5
+    retry_after: bool = False
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    spike_rate: float = 0.0
+    spike_ms: float = 1000.0
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = DEFAULT_FAULT_KINDS
+    fault_after_apply: float = 0.0
+    seed: int | None = None
+    bulk_list_assignment: Literal["on", "off"] = "on"
+    duplicate_list_names: Literal["conflict", "allow"] = "conflict"
+    custom_fields: Literal["auto-create", "must-exist"] = "auto-create"
+    bulk_partial_failure: Literal["reject-batch", "skip-item"] = "reject-batch"
+
+    def __post_init__(self) -> None:
+        check(self)
+
+    def to_json(self) -> dict[str, object]:
+        """The settings as a JSON-ready dict (API keys omitted: the control API is unauthenticated)."""
+        data = dataclasses.asdict(self)
+        del data["api_keys"]
+        data["fault_kinds"] = list(self.fault_kinds)
+        data["accounts"] = len(self.api_keys)
+        return data
+
+
+def check(config: SandboxConfig) -> None:
+    """Raise ValueError naming the first setting that is out of range."""
+    if not config.api_keys or any(not key for key in config.api_keys):
+        raise ValueError("api_keys: at least one non-empty API key is needed")
+    if config.rate_limit < 0:
+        raise ValueError("rate_limit: must be 0 (off) or more")
+    for name in ("latency_ms", "latency_jitter_ms", "spike_ms"):
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name}: must be 0 or more")
+    for name in ("spike_rate", "fault_rate", "fault_after_apply"):
+        if not 0 <= getattr(config, name) <= 1:
+            raise ValueError(f"{name}: must be a fraction between 0 and 1")
+    unknown = [kind for kind in config.fault_kinds if kind not in FAULT_KINDS]
+    if unknown or not config.fault_kinds:
+        raise ValueError(f"fault_kinds: choose one or more of {', '.join(FAULT_KINDS)}")
+    for name, choices in SWITCH_CHOICES.items():
+        if getattr(config, name) not in choices:
+            raise ValueError(f"{name}: must be one of {', '.join(choices)}")
+
+
+def parse_fault_kinds(value: str) -> tuple[str, ...]:
+    """Split the CLI's comma list ("500,drop") into a tuple."""
+    return tuple(kind.strip() for kind in value.split(",") if kind.strip())
+
+
+def with_changes(config: SandboxConfig, changes: Mapping[str, object]) -> SandboxConfig:
+    """Apply run-time changes sent as JSON; raise ValueError on unknown or fixed settings."""
+    fields = {field.name: field for field in dataclasses.fields(SandboxConfig)}
+    coerced: dict[str, object] = {}
+    for name, value in changes.items():
+        if name not in fields:
+            raise ValueError(f"unknown setting '{name}'")
+        if name in STARTUP_ONLY:
+            raise ValueError(f"'{name}' is fixed when the sandbox starts")
+        coerced[name] = _coerce(name, value, getattr(config, name))
+    # The values' types were checked above, and check() runs again on the new config.
+    return dataclasses.replace(config, **cast("dict[str, Any]", coerced))
+
+
+def _coerce(name: str, value: object, current: object) -> object:
+    if name == "fault_kinds":
+        if isinstance(value, str):
+            return parse_fault_kinds(value)
+        if isinstance(value, list) and all(isinstance(kind, str) for kind in value):
+            return tuple(value)
+        raise ValueError("fault_kinds: a list or a comma-separated string")
+    if name == "seed":
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise ValueError("seed: an integer or null")
+    return _coerce_scalar(name, value, current)
+
+
+def _coerce_scalar(name: str, value: object, current: object) -> object:
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"{name}: true or false")
+    if isinstance(current, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError(f"{name}: an integer")
+    if isinstance(current, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError(f"{name}: a number")
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"{name}: a string")
+
+
+def account_id_for(api_key: str) -> str:
+    """A stable, non-secret name for the account behind an API key (also its `instanceId`)."""
+    return "acct_" + hashlib.sha256(api_key.encode()).hexdigest()[:16]

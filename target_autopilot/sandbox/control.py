@@ -1,0 +1,195 @@
+"""The control API under `/_sandbox/`: reset, statistics, run-time settings, a dump, and a page.
+
+No API key, no rate limit, no faults and no statistics here: it is the test's and the user's view
+of the sandbox, not part of the Autopilot API. Accounts are named by index and account id, never
+by their API key.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Request, Response
+
+from target_autopilot.sandbox.api import render_contacts
+from target_autopilot.sandbox.contacts import CUSTOM_TYPES
+
+if TYPE_CHECKING:
+    from target_autopilot.sandbox.app import SandboxApp
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(json.dumps(body), status, mimetype="application/json")
+
+
+def _error(status: int, message: str) -> Response:
+    return _json({"error": "Bad Request" if status == 400 else "Not Found", "message": message}, status)
+
+
+class ControlApi:
+    """Handlers for `/_sandbox/...`, over the running app's state."""
+
+    def __init__(self, app: SandboxApp) -> None:
+        self._app = app
+
+    def handle(self, request: Request, segments: list[str]) -> Response:
+        """Answer a control request; `segments` is the path after `_sandbox`."""
+        path = "/".join(segments)
+        routes = {
+            ("GET", ""): self.page,
+            ("POST", "reset"): self.reset,
+            ("GET", "stats"): self.stats,
+            ("POST", "stats/reset"): self.reset_stats,
+            ("GET", "config"): self.get_config,
+            ("POST", "config"): self.set_config,
+            ("GET", "dump"): self.dump_json,
+            ("POST", "custom_fields"): self.add_custom_field,
+        }
+        handler = routes.get((request.method, path))
+        if handler is None:
+            known = any(route_path == path for _, route_path in routes)
+            if known:
+                return _json({"code": "MethodNotAllowedError", "message": "wrong method"}, 405)
+            return _error(404, f"No control endpoint /_sandbox/{path}")
+        return handler(request)
+
+    def reset(self, _request: Request) -> Response:
+        """POST /_sandbox/reset: forget all data and statistics."""
+        self._app.reset()
+        return _json({"reset": True})
+
+    def stats(self, _request: Request) -> Response:
+        """GET /_sandbox/stats."""
+        return _json(self._app.stats.snapshot())
+
+    def reset_stats(self, _request: Request) -> Response:
+        """POST /_sandbox/stats/reset: statistics only, data stays."""
+        self._app.stats.reset()
+        return _json({"reset": True})
+
+    def get_config(self, _request: Request) -> Response:
+        """GET /_sandbox/config."""
+        return _json(self._app.config.to_json())
+
+    def set_config(self, request: Request) -> Response:
+        """POST /_sandbox/config with a JSON object of settings to change."""
+        changes = request.get_json(silent=True)
+        if not isinstance(changes, dict):
+            return _error(400, "Send a JSON object of settings to change.")
+        try:
+            return _json(self._app.reconfigure(changes).to_json())
+        except ValueError as error:
+            return _error(400, str(error))
+
+    def dump_json(self, _request: Request) -> Response:
+        """GET /_sandbox/dump: every account's lists (with member emails), contacts and fields."""
+        return _json(self.dump())
+
+    def add_custom_field(self, request: Request) -> Response:
+        """POST /_sandbox/custom_fields {"name", "fieldType", "account": index}: pre-create one."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _error(400, 'Send {"name": ..., "fieldType": ..., "account": 0}.')
+        name, field_type, index = body.get("name"), body.get("fieldType"), body.get("account", 0)
+        if not isinstance(name, str) or not name or field_type not in CUSTOM_TYPES:
+            return _error(400, f"name must be a string, fieldType one of {', '.join(CUSTOM_TYPES)}.")
+        account_ids = list(self._app.accounts.values())
+        if not isinstance(index, int) or not 0 <= index < len(account_ids):
+            return _error(404, f"No account with index {index}.")
+        with self._app.store.transaction() as tx:
+            stored = tx.custom_fields(account_ids[index]).get(name)
+            if stored is None:
+                tx.add_custom_fields(account_ids[index], {name: str(field_type)})
+        if stored not in (None, field_type):
+            return _error(400, f"Custom field '{name}' already exists as {stored}.")
+        return _json({"name": name, "fieldType": field_type, "created": stored is None})
+
+    def dump(self) -> dict[str, object]:
+        """The whole state as JSON-ready data."""
+        return {"accounts": [asdict(view) for view in self._account_views()]}
+
+    def page(self, _request: Request) -> Response:
+        """GET /_sandbox/: a read-only HTML overview that refreshes itself."""
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(value))}</td>"
+                for value in (r.at, r.method, r.path, r.status, r.duration_ms, r.fault or "")
+            )
+            + "</tr>"
+            for r in reversed(self._app.stats.recent())
+        )
+        body = _PAGE.format(
+            accounts="".join(_account_section(view) for view in self._account_views()),
+            requests=rows or '<tr><td colspan="6">No API requests yet.</td></tr>',
+        )
+        return Response(body, mimetype="text/html")
+
+    def _account_views(self) -> list[AccountView]:
+        views = []
+        with self._app.store.transaction() as tx:
+            for index, account in enumerate(self._app.accounts.values()):
+                lists = [
+                    ListView(item.list_id, item.title, tx.member_emails(account, item.list_id))
+                    for item in tx.lists(account)
+                ]
+                fields = tx.custom_fields(account)
+                views.append(
+                    AccountView(
+                        index=index,
+                        account_id=account,
+                        lists=lists,
+                        contacts=render_contacts(tx, account, tx.all_contacts(account)),
+                        custom_fields=[{"name": n, "fieldType": t} for n, t in fields.items()],
+                    )
+                )
+        return views
+
+
+@dataclass
+class ListView:
+    """A list with its members' emails, in order of joining."""
+
+    list_id: str
+    title: str
+    members: list[str]
+
+
+@dataclass
+class AccountView:
+    """One account's whole state, as the dump and the page show it."""
+
+    index: int
+    account_id: str
+    lists: list[ListView]
+    contacts: list[dict[str, object]]
+    custom_fields: list[dict[str, str]]
+
+
+def _account_section(view: AccountView) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(item.title)}</td><td><code>{html.escape(item.list_id)}</code>"
+        f"</td><td>{len(item.members)}</td></tr>"
+        for item in view.lists
+    )
+    return (
+        f"<h2>Account {view.index} <small>{html.escape(view.account_id)}</small></h2>"
+        f"<p>{len(view.contacts)} contacts, {len(view.lists)} lists</p>"
+        "<table><tr><th>List</th><th>Id</th><th>Members</th></tr>"
+        f"{rows or '<tr><td colspan=3>No lists yet.</td></tr>'}</table>"
+    )
+
+
+_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<title>Autopilot sandbox</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:left}}</style></head>
+<body><h1>Autopilot sandbox</h1>{accounts}
+<h2>Latest API requests</h2>
+<table><tr><th>At</th><th>Method</th><th>Path</th><th>Status</th><th>ms</th><th>Fault</th></tr>
+{requests}</table></body></html>
+"""

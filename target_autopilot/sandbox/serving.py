@@ -1,0 +1,160 @@
+"""Serving the WSGI app over HTTP/1.1 with keep-alive, on werkzeug's threaded server.
+
+werkzeug 3.1's request handler answers every request with `Connection: close` (its `run_wsgi`
+hard-codes it), so a `requests.Session` could never reuse a connection and every request paid a
+TCP handshake plus a drain wait. `KeepAliveHandler` replaces only `run_wsgi`: it reads the whole
+request body before calling the app (so an unread body cannot corrupt the next request on the
+connection), sends each answer in one write with a Content-Length, and keeps the connection
+open. It also honours the app's "drop" marker by closing the socket without any answer, and the
+server tracks open connections so that stopping it really disconnects every client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from target_autopilot.sandbox.app import DROP_CONNECTION
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+IDLE_TIMEOUT_SECONDS = 60
+SERVER_NAME = "autopilot-sandbox"
+_SKIPPED_HEADERS = frozenset({"content-length", "connection", "transfer-encoding"})
+
+log = logging.getLogger(__name__)
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's handler with persistent connections and single-write answers."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT_SECONDS
+    server: SandboxServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection)
+
+    def finish(self) -> None:
+        self.server.untrack(self.connection)
+        super().finish()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Silent: a benchmark sends thousands of requests; the control API keeps the latest."""
+
+    def log_error(self, format: str, *args: object) -> None:
+        log.debug(format, *args)
+
+    def run_wsgi(self) -> None:
+        """Handle one request of the connection; the base class loops while the client stays."""
+        if self.headers.get("Expect", "").lower().strip() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        environ = self.environ = self.make_environ()
+        body = self._read_body(environ)
+        if body is None:
+            self.close_connection = True
+            self._send("413 Content Too Large", [], b"")
+            return
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("wsgi.input_terminated", None)
+        status, headers, payload = self._call_app(environ)
+        if environ.get(DROP_CONNECTION):
+            self._drop()
+            return
+        self._send(status, headers, payload)
+
+    def _read_body(self, environ: WSGIEnvironment) -> bytes | None:
+        if environ.get("wsgi.input_terminated"):  # chunked: werkzeug already wrapped the stream
+            stream = environ["wsgi.input"]
+            assert isinstance(stream, io.RawIOBase)
+            data = stream.read(MAX_BODY_BYTES + 1) or b""
+            return data if len(data) <= MAX_BODY_BYTES else None
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _call_app(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
+        status_line = "500 Internal Server Error"
+        response_headers: list[tuple[str, str]] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            nonlocal status_line, response_headers
+            status_line, response_headers = status, headers
+            return _unsupported_write
+
+        result = self.server.app(environ, start_response)
+        try:
+            payload = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return status_line, response_headers, payload
+
+    def _send(self, status: str, headers: list[tuple[str, str]], payload: bytes) -> None:
+        lines = [
+            f"HTTP/1.1 {status}",
+            f"Server: {SERVER_NAME}",
+            f"Date: {self.date_time_string()}",
+            *(f"{key}: {value}" for key, value in headers if key.lower() not in _SKIPPED_HEADERS),
+            f"Content-Length: {len(payload)}",
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head if self.command == "HEAD" else head + payload)
+
+    def _drop(self) -> None:
+        """Close the connection without a byte of answer, like a server dying mid-request."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _unsupported_write(data: bytes) -> None:
+    raise NotImplementedError("the sandbox app returns its body; it never calls write()")
+
+
+class SandboxServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, remembering open connections so that stop() closes them."""
+
+    def __init__(self, host: str, port: int, app: WSGIApplication) -> None:
+        super().__init__(host, port, app, handler=KeepAliveHandler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def track(self, connection: socket.socket) -> None:
+        """Remember an accepted connection."""
+        with self._connections_lock:
+            self._connections.add(connection)
+
+    def untrack(self, connection: socket.socket) -> None:
+        """Forget a connection its handler has finished with."""
+        with self._connections_lock:
+            self._connections.discard(connection)
+
+    def stop(self) -> None:
+        """Stop accepting, close the listening socket, and disconnect every client."""
+        self.shutdown()
+        self.server_close()
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
