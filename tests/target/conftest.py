@@ -1,64 +1,16 @@
-"""Fixtures for target tests: Singer messages, and running the real `target-autopilot` CLI."""
+"""Fixtures for target tests: `run_target` runs the real `target-autopilot` CLI."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from target_autopilot.sandbox import Sandbox, SandboxControl, run_sandbox
-
-TARGET = str(Path(sys.executable).with_name("target-autopilot"))
-
-
-def schema(stream: str, properties: dict[str, Any] | Iterable[str], key: str = "email") -> dict[str, Any]:
-    """A SCHEMA message; a list of names means string properties."""
-    if not isinstance(properties, dict):
-        properties = {name: {"type": ["string", "null"]} for name in properties}
-    return {"type": "SCHEMA", "stream": stream, "schema": {"properties": properties}, "key_properties": [key]}
-
-
-def record(stream: str, **values: Any) -> dict[str, Any]:
-    return {"type": "RECORD", "stream": stream, "record": values}
-
-
-def state(value: Any) -> dict[str, Any]:
-    return {"type": "STATE", "value": value}
-
-
-@dataclass
-class Run:
-    """A finished run of the target: what a user sees."""
-
-    code: int
-    stdout: str
-    stderr: str
-    rejected_path: Path
-    report_path: Path
-    config: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def states(self) -> list[Any]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
-
-    @property
-    def rejected(self) -> list[dict[str, Any]]:
-        if not self.rejected_path.exists():
-            return []
-        return [json.loads(line) for line in self.rejected_path.read_text().splitlines()]
-
-    @property
-    def report(self) -> dict[str, Any]:
-        return dict(json.loads(self.report_path.read_text()))
-
-
-RunTarget = Callable[..., Run]
+from tests.target.support import TARGET, Run, RunTarget
 
 
 @pytest.fixture
@@ -85,36 +37,3 @@ def run_target(tmp_path: Path) -> RunTarget:
         return Run(done.returncode, done.stdout, done.stderr, rejected, report, full)
 
     return run
-
-
-@pytest.fixture
-def autopilot(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    """A sandbox on loopback, rate limit off unless a test parametrizes other options."""
-    options = {"rate_limit": 0, **getattr(request, "param", {})}
-    with run_sandbox(**options) as sandbox:
-        yield sandbox
-
-
-def target_config(sandbox: SandboxControl, **settings: Any) -> dict[str, Any]:
-    """Settings pointing the target at `sandbox`, fast unless told otherwise."""
-    return {"api_key": sandbox.api_key, "api_url": sandbox.base_url, "requests_per_second": 500, **settings}
-
-
-def custom_fields(contact: dict[str, Any] | None) -> dict[str, tuple[Any, str]]:
-    """A stored contact's custom fields: display name → (value, type)."""
-    assert contact is not None
-    return {item["kind"]: (item["value"], item["fieldType"]) for item in contact["custom_fields"]}
-
-
-def requests_to(stats: dict[str, Any], endpoint: str) -> int:
-    """How many requests the sandbox answered for "METHOD /v1/template"."""
-    return sum(stats["by_endpoint"].get(endpoint, {}).values())
-
-
-def writes(stats: dict[str, Any]) -> int:
-    """How many POST or DELETE requests reached the sandbox."""
-    return sum(
-        sum(statuses.values())
-        for endpoint, statuses in stats["by_endpoint"].items()
-        if endpoint.startswith(("POST", "DELETE"))
-    )

@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import RunTarget, custom_fields, record, requests_to, schema, state, target_config, writes
 
 from target_autopilot.sandbox import Sandbox
+from tests.target.support import (
+    RunTarget,
+    custom_fields,
+    record,
+    requests_to,
+    schema,
+    state,
+    target_config,
+    writes,
+)
 
 PROFILE_SCHEMA = {
     "email": {"type": ["string", "null"]},
@@ -56,18 +65,18 @@ def segments_input() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "autopilot", [{"bulk_list_assignment": "on"}, {"bulk_list_assignment": "off"}], indirect=True
+    "sandbox", [{"bulk_list_assignment": "on"}, {"bulk_list_assignment": "off"}], indirect=True
 )
-def test_segments_land_as_lists_with_members_and_fields(autopilot: Sandbox, run_target: RunTarget) -> None:
-    config = target_config(autopilot, segments={"high_value": "High value customers"}, field_mapping=MAPPING)
+def test_segments_land_as_lists_with_members_and_fields(sandbox: Sandbox, run_target: RunTarget) -> None:
+    config = target_config(sandbox, segments={"high_value": "High value customers"}, field_mapping=MAPPING)
     run = run_target(config, segments_input())
 
     assert run.code == 0, run.stderr
-    assert autopilot.lists() == {
+    assert sandbox.lists() == {
         "High value customers": ["ada@example.com", "grace@example.com"],
         "churn_risk": ["alan@example.org", "grace@example.com"],
     }
-    ada = autopilot.contact("ada@example.com")
+    ada = sandbox.contact("ada@example.com")
     assert ada is not None
     assert (ada["FirstName"], ada["LastName"]) == ("Ada", "Lovelace")
     assert custom_fields(ada) == {
@@ -77,7 +86,7 @@ def test_segments_land_as_lists_with_members_and_fields(autopilot: Sandbox, run_
         "VIP": (True, "boolean"),
         "Signed Up": ("2024-05-01T08:00:00.000Z", "date"),
     }
-    grace = autopilot.contact("grace@example.com")
+    grace = sandbox.contact("grace@example.com")
     assert grace is not None
     assert grace["Email"] == "grace@example.com"
     assert grace["FirstName"] == "Grace B."  # the last record wins per field...
@@ -92,7 +101,7 @@ def test_segments_land_as_lists_with_members_and_fields(autopilot: Sandbox, run_
         ("churn_risk", "schema_violation"),
     }
     assert run.states == [{"bookmarks": {"high_value": 1, "churn_risk": 4}}]
-    expected_mode = "bulk" if autopilot.config()["bulk_list_assignment"] == "on" else "per_contact"
+    expected_mode = "bulk" if sandbox.config()["bulk_list_assignment"] == "on" else "per_contact"
     assert run.report["list_assignment"] == expected_mode
     churn = run.report["segments"]["churn_risk"]
     assert (churn["records"], churn["profiles"], churn["memberships_added"]) == (4, 2, 2)
@@ -100,18 +109,18 @@ def test_segments_land_as_lists_with_members_and_fields(autopilot: Sandbox, run_
 
 
 def test_a_value_the_field_cannot_take_is_rejected_naming_the_field(
-    autopilot: Sandbox, run_target: RunTarget
+    sandbox: Sandbox, run_target: RunTarget
 ) -> None:
     messages = [
         schema("people", ["email", "orders"]),
         record("people", email="ok@example.com", orders="7"),
         record("people", email="bad@example.com", orders="seven"),
     ]
-    run = run_target(target_config(autopilot, field_mapping={"integer--Orders": "orders"}), messages)
+    run = run_target(target_config(sandbox, field_mapping={"integer--Orders": "orders"}), messages)
 
     assert run.code == 0, run.stderr
-    assert autopilot.lists() == {"people": ["ok@example.com"]}
-    assert custom_fields(autopilot.contact("ok@example.com")) == {"Orders": (7, "integer")}
+    assert sandbox.lists() == {"people": ["ok@example.com"]}
+    assert custom_fields(sandbox.contact("ok@example.com")) == {"Orders": (7, "integer")}
     [rejected] = run.rejected
     assert rejected["reason"] == "invalid_value"
     assert "integer--Orders" in rejected["message"]
@@ -120,65 +129,65 @@ def test_a_value_the_field_cannot_take_is_rejected_naming_the_field(
 
 
 def test_a_second_run_of_the_same_input_adds_no_membership_and_creates_no_list(
-    autopilot: Sandbox, run_target: RunTarget
+    sandbox: Sandbox, run_target: RunTarget
 ) -> None:
-    config = target_config(autopilot, field_mapping=MAPPING)
+    config = target_config(sandbox, field_mapping=MAPPING)
     first = run_target(config, segments_input())
     assert first.code == 0, first.stderr
-    autopilot.reset_stats()
+    sandbox.reset_stats()
 
     second = run_target(config, segments_input())
 
     assert second.code == 0, second.stderr
-    stats = autopilot.stats()
+    stats = sandbox.stats()
     assert requests_to(stats, "POST /v1/list") == 0
     assert requests_to(stats, "POST /v1/list/{list_id}/contact/{contact}") == 0
-    assert sorted(autopilot.list_titles()) == ["churn_risk", "high_value"]
+    assert sorted(sandbox.list_titles()) == ["churn_risk", "high_value"]
     assert second.report["segments"]["churn_risk"]["memberships_present"] == 2
     assert second.report["segments"]["churn_risk"]["memberships_added"] == 0
 
 
-@pytest.mark.parametrize("autopilot", [{"bulk_list_assignment": "off"}], indirect=True)
+@pytest.mark.parametrize("sandbox", [{"bulk_list_assignment": "off"}], indirect=True)
 def test_per_contact_assignment_costs_one_request_per_membership(
-    autopilot: Sandbox, run_target: RunTarget
+    sandbox: Sandbox, run_target: RunTarget
 ) -> None:
     people = [record("vip", email=f"p{i}@example.com") for i in range(30)]
     run = run_target(
-        target_config(autopilot, list_assignment="per_contact"), [schema("vip", ["email"]), *people]
+        target_config(sandbox, list_assignment="per_contact"), [schema("vip", ["email"]), *people]
     )
 
     assert run.code == 0, run.stderr
-    assert len(autopilot.lists()["vip"]) == 30
-    stats = autopilot.stats()
+    assert len(sandbox.lists()["vip"]) == 30
+    stats = sandbox.stats()
     assert requests_to(stats, "POST /v1/contact") == 30
     assert requests_to(stats, "POST /v1/contacts") == 0
 
 
-def test_profile_limit_fail_stops_before_any_request(autopilot: Sandbox, run_target: RunTarget) -> None:
+def test_profile_limit_fail_stops_before_any_request(sandbox: Sandbox, run_target: RunTarget) -> None:
     people = [record("s", email=f"p{i}@example.com") for i in range(5)]
     duplicate = record("s", email="P0@example.com")
-    run = run_target(target_config(autopilot, max_profiles=4), [schema("s", ["email"]), *people, duplicate])
+    run = run_target(target_config(sandbox, max_profiles=4), [schema("s", ["email"]), *people, duplicate])
 
     assert run.code != 0
     assert "5 distinct profiles" in run.stderr
     assert "max_profiles = 4" in run.stderr
     assert "on_limit_exceeded" in run.stderr
     assert "Traceback" not in run.stderr
-    assert autopilot.stats()["requests_total"] == 0
+    assert sandbox.stats()["requests_total"] == 0
     assert run.states == []
 
 
 def test_profile_limit_truncate_exports_the_first_profiles_and_rejects_the_rest(
-    autopilot: Sandbox, run_target: RunTarget
+    sandbox: Sandbox, run_target: RunTarget
 ) -> None:
     people = [record("s", email=f"p{i}@example.com") for i in range(6)]
     again = record("s", email="p1@example.com", first_name="Again")
-    config = target_config(autopilot, max_profiles=4, on_limit_exceeded="truncate")
+    config = target_config(sandbox, max_profiles=4, on_limit_exceeded="truncate")
     run = run_target(config, [schema("s", ["email", "first_name"]), *people, again])
 
     assert run.code == 0, run.stderr
-    assert autopilot.lists() == {"s": [f"p{i}@example.com" for i in range(4)]}
-    assert (autopilot.contact("p1@example.com") or {})["FirstName"] == "Again"
+    assert sandbox.lists() == {"s": [f"p{i}@example.com" for i in range(4)]}
+    assert (sandbox.contact("p1@example.com") or {})["FirstName"] == "Again"
     assert [(r["reason"], r["record"]["email"]) for r in run.rejected] == [
         ("profile_limit", "p4@example.com"),
         ("profile_limit", "p5@example.com"),
@@ -186,7 +195,7 @@ def test_profile_limit_truncate_exports_the_first_profiles_and_rejects_the_rest(
     assert "profile_limit" in run.stderr
 
 
-def test_segment_property_names_the_lists(autopilot: Sandbox, run_target: RunTarget) -> None:
+def test_segment_property_names_the_lists(sandbox: Sandbox, run_target: RunTarget) -> None:
     messages = [
         schema("people", {"email": {"type": "string"}, "segments": {"type": ["array", "string", "null"]}}),
         record("people", email="a@example.com", segments=["Churn risk", "VIP"]),
@@ -194,31 +203,31 @@ def test_segment_property_names_the_lists(autopilot: Sandbox, run_target: RunTar
         record("people", email="c@example.com", segments=[]),
         record("people", email="d@example.com", segments=None),
     ]
-    run = run_target(target_config(autopilot, segment_property="segments"), messages)
+    run = run_target(target_config(sandbox, segment_property="segments"), messages)
 
     assert run.code == 0, run.stderr
-    assert autopilot.lists() == {"Churn risk": ["a@example.com"], "VIP": ["a@example.com", "b@example.com"]}
+    assert sandbox.lists() == {"Churn risk": ["a@example.com"], "VIP": ["a@example.com", "b@example.com"]}
     assert [r["reason"] for r in run.rejected] == ["missing_segment", "missing_segment"]
 
 
 @pytest.mark.parametrize(
-    "autopilot",
+    "sandbox",
     [
         {"custom_fields": "must-exist", "bulk_partial_failure": "reject-batch"},
         {"custom_fields": "must-exist", "bulk_partial_failure": "skip-item"},
     ],
     indirect=True,
 )
-def test_one_bad_item_costs_only_itself_not_its_batch(autopilot: Sandbox, run_target: RunTarget) -> None:
-    autopilot.create_custom_field("Tier", "string")
+def test_one_bad_item_costs_only_itself_not_its_batch(sandbox: Sandbox, run_target: RunTarget) -> None:
+    sandbox.create_custom_field("Tier", "string")
     people = [record("s", email=f"p{i}@example.com", tier="gold") for i in range(40)]
     people[17]["record"]["nickname"] = "Lucky"  # Autopilot has no such field: this item is refused
-    config = target_config(autopilot, field_mapping={"Tier": "tier", "Nickname": "nickname"})
+    config = target_config(sandbox, field_mapping={"Tier": "tier", "Nickname": "nickname"})
     run = run_target(config, [schema("s", ["email", "tier", "nickname"]), *people])
 
     assert run.code == 0, run.stderr
-    assert len(autopilot.lists()["s"]) == 39
-    assert "p17@example.com" not in autopilot.lists()["s"]
+    assert len(sandbox.lists()["s"]) == 39
+    assert "p17@example.com" not in sandbox.lists()["s"]
     [rejected] = run.rejected
     assert rejected["reason"] == "api_rejected"
     assert "Nickname" in rejected["message"]
@@ -227,10 +236,10 @@ def test_one_bad_item_costs_only_itself_not_its_batch(autopilot: Sandbox, run_ta
 
 
 def test_bad_key_fails_in_the_first_request_without_leaking_it(
-    autopilot: Sandbox, run_target: RunTarget
+    sandbox: Sandbox, run_target: RunTarget
 ) -> None:
     secret = "not-the-right-key-8c1f"
-    config = {**target_config(autopilot), "api_key": secret}
+    config = {**target_config(sandbox), "api_key": secret}
     run = run_target(config, [schema("s", ["email"]), record("s", email="a@example.com"), state({"b": 1})])
 
     assert run.code != 0
@@ -238,13 +247,13 @@ def test_bad_key_fails_in_the_first_request_without_leaking_it(
     assert "api_key" in run.stderr
     assert secret not in run.stdout + run.stderr + run.report_path.read_text()
     assert "Traceback" not in run.stderr
-    assert autopilot.list_titles() == []
-    assert writes(autopilot.stats()) == 0
+    assert sandbox.list_titles() == []
+    assert writes(sandbox.stats()) == 0
     assert run.states == []
 
 
 def test_plain_http_to_another_host_is_a_config_error(run_target: RunTarget) -> None:
-    config = {"api_key": "k", "api_url": "http://api2.autopilothq.com/v1"}
+    config = {"api_key": "k", "api_url": "http://api2.sandboxhq.com/v1"}
     run = run_target(config, [schema("s", ["email"])])
 
     assert run.code != 0
@@ -252,13 +261,11 @@ def test_plain_http_to_another_host_is_a_config_error(run_target: RunTarget) -> 
     assert "loopback" in run.stderr
 
 
-def test_a_stream_without_email_is_named_with_its_properties(
-    autopilot: Sandbox, run_target: RunTarget
-) -> None:
-    run = run_target(target_config(autopilot), [schema("s", ["name", "phone"]), record("s", name="x")])
+def test_a_stream_without_email_is_named_with_its_properties(sandbox: Sandbox, run_target: RunTarget) -> None:
+    run = run_target(target_config(sandbox), [schema("s", ["name", "phone"]), record("s", name="x")])
 
     assert run.code != 0
     assert "'s'" in run.stderr
     assert "name, phone" in run.stderr
     assert "Traceback" not in run.stderr
-    assert autopilot.stats()["requests_total"] == 0
+    assert sandbox.stats()["requests_total"] == 0

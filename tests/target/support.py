@@ -1,0 +1,83 @@
+"""Helpers for target tests: Singer messages, runs of the real CLI, and reading the sandbox."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from target_autopilot.sandbox import SandboxControl
+
+TARGET = str(Path(sys.executable).with_name("target-autopilot"))
+
+
+def schema(stream: str, properties: dict[str, Any] | Iterable[str], key: str = "email") -> dict[str, Any]:
+    """A SCHEMA message; a list of names means string properties."""
+    if not isinstance(properties, dict):
+        properties = {name: {"type": ["string", "null"]} for name in properties}
+    return {"type": "SCHEMA", "stream": stream, "schema": {"properties": properties}, "key_properties": [key]}
+
+
+def record(stream: str, **values: Any) -> dict[str, Any]:
+    return {"type": "RECORD", "stream": stream, "record": values}
+
+
+def state(value: Any) -> dict[str, Any]:
+    return {"type": "STATE", "value": value}
+
+
+@dataclass
+class Run:
+    """A finished run of the target: what a user sees."""
+
+    code: int
+    stdout: str
+    stderr: str
+    rejected_path: Path
+    report_path: Path
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def states(self) -> list[Any]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    @property
+    def rejected(self) -> list[dict[str, Any]]:
+        if not self.rejected_path.exists():
+            return []
+        return [json.loads(line) for line in self.rejected_path.read_text().splitlines()]
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return dict(json.loads(self.report_path.read_text()))
+
+
+RunTarget = Callable[..., Run]
+
+
+def target_config(sandbox: SandboxControl, **settings: Any) -> dict[str, Any]:
+    """Settings pointing the target at `sandbox`, fast unless told otherwise."""
+    return {"api_key": sandbox.api_key, "api_url": sandbox.base_url, "requests_per_second": 500, **settings}
+
+
+def custom_fields(contact: dict[str, Any] | None) -> dict[str, tuple[Any, str]]:
+    """A stored contact's custom fields: display name → (value, type)."""
+    assert contact is not None
+    return {item["kind"]: (item["value"], item["fieldType"]) for item in contact["custom_fields"]}
+
+
+def requests_to(stats: dict[str, Any], endpoint: str) -> int:
+    """How many requests the sandbox answered for "METHOD /v1/template"."""
+    return sum(stats["by_endpoint"].get(endpoint, {}).values())
+
+
+def writes(stats: dict[str, Any]) -> int:
+    """How many POST or DELETE requests reached the sandbox."""
+    return sum(
+        sum(statuses.values())
+        for endpoint, statuses in stats["by_endpoint"].items()
+        if endpoint.startswith(("POST", "DELETE"))
+    )
