@@ -1,0 +1,1 @@
+"""Tests of target-autopilot and of its sandbox."""

@@ -1,0 +1,1 @@
+"""Tests of the Autopilot sandbox, over raw HTTP to a running server."""

@@ -1,0 +1,72 @@
+"""Serving: keep-alive connections, SQLite persistence across restarts, concurrent clients."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from target_autopilot.sandbox import Sandbox
+
+from .conftest import Api
+
+
+def test_connections_are_kept_alive(sandbox: Sandbox) -> None:
+    address = urlsplit(sandbox.url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port)
+    for _ in range(3):
+        connection.request("GET", "/v1/lists", headers={"autopilotapikey": sandbox.api_key})
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Connection") != "close"
+        response.read()
+    # An unread body on a refused request must not spill into the next request.
+    connection.request(
+        "POST", "/v1/contact", body=b'{"contact": {"Email": "x@y.z"}}', headers={"autopilotapikey": "bad"}
+    )
+    refused = connection.getresponse()
+    assert refused.status == 401
+    refused.read()
+    connection.request("GET", "/v1/lists", headers={"autopilotapikey": sandbox.api_key})
+    assert connection.getresponse().status == 200
+    connection.close()
+
+
+def test_sqlite_data_survives_a_restart(sandbox_factory, tmp_path: Path) -> None:
+    sandbox = sandbox_factory(db=str(tmp_path / "sandbox.db"))
+    api = Api(sandbox.base_url, sandbox.api_key)
+    list_id = api.new_list("Kept")
+    api.upsert(Email="a@example.com", _autopilot_list=list_id, custom={"boolean--Active": True})
+    port = sandbox.url
+    sandbox.restart()
+    assert sandbox.url == port
+    assert sandbox.lists() == {"Kept": ["a@example.com"]}
+    assert api.get("/contacts/custom_fields").json() == [{"name": "Active", "fieldType": "boolean"}]
+    assert api.post(f"/list/{list_id}/contact/a%40example.com").json() == {"not_modified": True}
+
+
+def test_memory_data_is_gone_after_a_restart(api: Api, sandbox: Sandbox) -> None:
+    api.new_list("Lost")
+    sandbox.restart()
+    assert api.get("/lists").json() == {"lists": []}
+
+
+def test_concurrent_clients_upsert_without_losing_anything(api: Api, sandbox: Sandbox) -> None:
+    list_id = api.new_list("Busy")
+
+    def client(worker: int) -> None:
+        own = Api(sandbox.base_url, sandbox.api_key)
+        for batch in range(3):
+            contacts = [
+                {"Email": f"w{worker}-{batch}-{i}@example.com", "_autopilot_list": list_id} for i in range(50)
+            ]
+            assert own.post("/contacts", json={"contacts": contacts}).status_code == 200
+            assert own.get("/lists").status_code == 200
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(sandbox.lists()["Busy"]) == 6 * 3 * 50
