@@ -16,9 +16,12 @@ from dataclasses import dataclass
 
 from target_autopilot.sandbox.contacts import FieldValue
 
+# `seq` is the rowid: it orders contacts by creation and members by joining. Plain rowids (no
+# AUTOINCREMENT, which costs a table update per insert) only reuse the largest value once its row
+# is gone, so a new row still sorts after every remaining one.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
     contact_id TEXT NOT NULL,
     email TEXT NOT NULL,
@@ -34,14 +37,14 @@ CREATE TABLE IF NOT EXISTS contacts (
 -- written in one batch; the API layer keeps emails unique under the store's lock.
 CREATE INDEX IF NOT EXISTS contacts_by_email ON contacts (account, email_key);
 CREATE TABLE IF NOT EXISTS lists (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
     list_id TEXT NOT NULL,
     title TEXT NOT NULL,
     UNIQUE (account, list_id)
 );
 CREATE TABLE IF NOT EXISTS members (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
     list_id TEXT NOT NULL,
     contact_id TEXT NOT NULL,
@@ -50,7 +53,7 @@ CREATE TABLE IF NOT EXISTS members (
 CREATE INDEX IF NOT EXISTS members_in_order ON members (account, list_id, seq);
 CREATE INDEX IF NOT EXISTS members_by_contact ON members (account, contact_id);
 CREATE TABLE IF NOT EXISTS custom_fields (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
     name TEXT NOT NULL,
     field_type TEXT NOT NULL,
