@@ -179,7 +179,8 @@ class SandboxApp:
         answer = error_answer(
             429,
             "Too Many Requests",
-            f"You have exceeded your request rate of {config.rate_limit} r/s.",
+            # An injected 429 with the limit off quotes Autopilot's documented rate.
+            f"You have exceeded your request rate of {config.rate_limit or 5} r/s.",
         )
         if config.retry_after:
             answer.headers["Retry-After"] = "1"
