@@ -47,7 +47,8 @@ class Chaos:
                 return None
             kind = self._faults.choice(config.fault_kinds)
             after_apply = self._faults.random() < config.fault_after_apply
-        return Fault(kind, after_apply)
+        # A rate limiter refuses before any work is done: a 429 never comes after the change.
+        return Fault(kind, after_apply and kind != "429")
 
     def delay_seconds(self, config: SandboxConfig) -> float:
         """How long to wait before handling this request: latency ± jitter, plus any spike."""

@@ -81,3 +81,13 @@ def test_latency_spikes(api: Api) -> None:
     started = time.perf_counter()
     api.get("/lists")
     assert time.perf_counter() - started >= 0.15
+
+
+@pytest.mark.parametrize(
+    "sandbox", [{"fault_rate": 1.0, "fault_kinds": ("429",), "fault_after_apply": 1.0}], indirect=True
+)
+def test_an_injected_429_never_comes_after_the_change(api: Api, sandbox: Sandbox) -> None:
+    response = api.post("/contact", json={"contact": {"Email": "a@example.com"}})
+    assert response.status_code == 429
+    assert response.json()["message"] == "You have exceeded your request rate of 5 r/s."
+    assert sandbox.contact("a@example.com") is None
