@@ -19,6 +19,15 @@ DEFAULT_PORT = 8787
 _DEFAULTS = SandboxConfig()
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except empty ones whose help text already says what happens."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -39,7 +48,7 @@ def serve_parser() -> argparse.ArgumentParser:
         epilog="Also: `autopilot-sandbox show --url URL` prints a running sandbox's lists and "
         "member counts. Every setting but host, port, api-key and db can be changed while "
         'running: POST /_sandbox/config with a JSON object, e.g. {"fault_rate": 0.1}.',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     add = parser.add_argument
     add("--host", default=_DEFAULTS.host, help="interface to listen on")
@@ -62,7 +71,7 @@ def serve_parser() -> argparse.ArgumentParser:
         help="length of a latency spike")  # fmt: skip
     add("--fault-rate", type=float, default=_DEFAULTS.fault_rate, metavar="F",
         help="fraction of admitted API requests answered with an injected fault")  # fmt: skip
-    add("--fault-kinds", type=parse_fault_kinds, default=DEFAULT_FAULT_KINDS, metavar="LIST",
+    add("--fault-kinds", type=parse_fault_kinds, default=",".join(DEFAULT_FAULT_KINDS), metavar="LIST",
         help=f"comma list of injected faults, from {','.join(FAULT_KINDS)} (drop: the "
         "connection is closed without an answer)")  # fmt: skip
     add("--fault-after-apply", type=float, default=_DEFAULTS.fault_after_apply, metavar="F",
@@ -87,7 +96,7 @@ def show_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autopilot-sandbox show",
         description="Print the lists and member counts of a running sandbox, per account.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="sandbox root URL")
     return parser
