@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import decimal
 import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
-from typing import IO, Any
+from typing import IO, Any, cast
 
+import msgspec
 from singer_sdk import Target
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import (
@@ -25,24 +29,84 @@ from target_autopilot.sinks import AutopilotSink
 
 
 class _Reader(MsgSpecReader):
-    """msgspec parses faster than the json module; a bad line becomes a clear InputError."""
+    """Reads Singer messages with msgspec; anything that is not a well-formed message is a clear InputError.
+
+    The checks run before the SDK sees a message, so its own (a traceback, or an error quoting the
+    whole record) never come into play. Blank lines carry nothing and are skipped.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.line_number = 0
+        self._streams: set[str] = set()
+
+    def process_lines(
+        self, file_input: IO[str] | None, callbacks: dict[str, Callable[[dict[str, Any]], None]]
+    ) -> Counter[str]:
+        # The SDK only iterates over the input, so a generator of its lines will do.
+        lines = cast("IO[str]", self._numbered(file_input or self.default_input))
+        return super().process_lines(lines, callbacks)
+
+    def _numbered(self, lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            self.line_number += 1
+            if line.strip():
+                yield line
 
     def deserialize_json(self, line: str) -> dict[str, Any]:
-        self.line_number += 1
+        where = f"Input line {self.line_number}"
         try:
-            parsed = super().deserialize_json(line)
-        except InvalidInputLine:
+            parsed = _DECODER.decode(line)
+        except msgspec.DecodeError as exc:
             raise InputError(
-                f"Input line {self.line_number} is not valid JSON (starts with {line[:60]!r}). "
+                f"{where} is not valid JSON ({exc}; it starts with {line[:60]!r}). "
                 "Check the tap's output: every line must be one Singer message."
             ) from None
+        except RecursionError:
+            raise InputError(f"{where} is JSON nested too deeply to be a Singer message.") from None
         if not isinstance(parsed, dict):
-            raise InputError(f"Input line {self.line_number} is JSON but not a Singer message object.")
+            raise InputError(f"{where} is JSON but not a Singer message object.")
+        _check_message(parsed, where, self._streams)
         return parsed
+
+
+_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)  # as the SDK's reader: no float rounding
+_MESSAGE_TYPES = ("RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION")
+
+
+def _check_message(message: dict[str, Any], where: str, streams: set[str]) -> None:
+    """Raise InputError unless `message` is a Singer message this target can take."""
+    kind = message.get("type")
+    if kind == "BATCH":
+        raise InputError(
+            f"{where} is a BATCH message, which target-autopilot does not take: "
+            "configure the tap to send RECORD messages."
+        )
+    if kind is None:
+        raise InputError(f"{where} is a JSON object without a `type`, so not a Singer message.")
+    if kind not in _MESSAGE_TYPES:
+        raise InputError(
+            f"{where} has message type {str(kind)[:40]!r}, which is not one of {', '.join(_MESSAGE_TYPES)}."
+        )
+    if kind == "STATE":
+        if "value" not in message:
+            raise InputError(f"{where}: STATE message without a `value`.")
+        return
+    stream = message.get("stream")
+    if not isinstance(stream, str) or not stream:
+        raise InputError(f"{where}: {kind} message without a stream name (a non-empty string).")
+    if kind == "RECORD" and not isinstance(message.get("record"), dict):
+        raise InputError(f"{where}: RECORD message for stream {stream!r} without a `record` object.")
+    if kind == "SCHEMA":
+        schema = message.get("schema")
+        if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+            raise InputError(
+                f"{where}: SCHEMA message for stream {stream!r} without a `schema` object "
+                "holding a `properties` object."
+            )
+        streams.add(stream)
+    if kind == "ACTIVATE_VERSION" and stream not in streams:
+        raise InputError(f"{where}: ACTIVATE_VERSION for stream {stream!r} before its SCHEMA.")
 
 
 class TargetAutopilot(Target):
@@ -103,15 +167,33 @@ class TargetAutopilot(Target):
             self.listen(file_input)
         except ExportError as exc:
             self._fail(str(exc), exc.exit_code)
-        except (RecordsWithoutSchemaException, InvalidJSONSchema) as exc:
+        except RecordsWithoutSchemaException as exc:
             self._fail(f"{exc} Nothing was sent to Autopilot.", InputError.exit_code)
+        except InvalidJSONSchema as exc:
+            self._fail(
+                f"Input line {self._line_number()}: the SCHEMA message's schema is not a valid JSON "
+                f"schema ({exc}). Nothing was sent to Autopilot.",
+                InputError.exit_code,
+            )
         except InvalidInputLine as exc:
             self._fail(
                 f"Invalid Singer message: {exc}. Nothing was sent to Autopilot.",
                 InputError.exit_code,
             )
+        except Exception as exc:  # the promise: a clear message, never a traceback
+            self.logger.debug("Unexpected failure", exc_info=True)
+            self._fail(
+                f"Unexpected failure at input line {self._line_number()}: {type(exc).__name__}: "
+                f"{str(exc)[:300]}. This is a bug in target-autopilot: please report it (the traceback "
+                "is logged with TARGET_AUTOPILOT_LOGLEVEL=DEBUG). No STATE was written.",
+                ExportError.exit_code,
+            )
         finally:
             self.export.close()
+
+    def _line_number(self) -> int:
+        reader = self.message_reader
+        return reader.line_number if isinstance(reader, _Reader) else 0
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         if self._applied:
