@@ -180,15 +180,15 @@ def normalise_email(value: object) -> str | None:
     """The trimmed, lower-cased address if it is syntactically valid, else None.
 
     email-validator does the RFC 5321/5322 checks (no DNS): hand-written regexes get them wrong.
+    Its normalised form is the identity: one person written in composed or decomposed Unicode, or
+    with the domain in punycode, is one profile, not two.
     """
     if not isinstance(value, str):
         return None
-    candidate = value.strip().lower()
     try:
-        validate_email(candidate, check_deliverability=False)
+        return validate_email(value.strip().lower(), check_deliverability=False).normalized
     except EmailNotValidError:
         return None
-    return candidate
 
 
 def convert_value(kind: str, value: Any) -> Any:
