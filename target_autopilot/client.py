@@ -76,12 +76,13 @@ class RequestCounts:
         self.throttled = 0
         self.server_errors = 0
         self.connection_errors = 0
+        self.given_up = 0
         self.by_endpoint: Counter[str] = Counter()
 
     @property
     def retries(self) -> int:
         """Requests sent again after a 429, a 5xx or a connection failure."""
-        return self.throttled + self.server_errors + self.connection_errors
+        return self.throttled + self.server_errors + self.connection_errors - self.given_up
 
     def count(self, endpoint: str) -> None:
         with self._lock:
@@ -177,8 +178,8 @@ class AutopilotClient:
             )
         return answer
 
-    @staticmethod
-    def _unavailable(label: str, started: float, exc: Exception) -> ApiUnavailable:
+    def _unavailable(self, label: str, started: float, exc: Exception) -> ApiUnavailable:
+        self.counts.failed("given_up")
         return ApiUnavailable(
             f"Autopilot did not accept {label} after retrying for "
             f"{time.monotonic() - started:.0f} s (last failure: {exc}). The export stopped and "

@@ -1,0 +1,186 @@
+"""Faults, outages, kills: every valid profile ends up in Autopilot, reruns converge, no STATE lies."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from target_autopilot.sandbox import Sandbox
+from tests.conftest import SandboxFactory
+from tests.target.support import TARGET, RunTarget, record, requests_to, schema, state, target_config
+
+SEGMENTS = ("high_value", "churn_risk", "new_signups")
+
+
+def profiles(count: int) -> list[dict[str, Any]]:
+    """`count` people over three segments, a third of them in two segments."""
+    messages: list[dict[str, Any]] = [schema(stream, ["email", "first_name", "city"]) for stream in SEGMENTS]
+    for i in range(count):
+        person = {"email": f"person{i}@example.com", "first_name": f"Name{i}", "city": f"City{i % 7}"}
+        messages.append(record(SEGMENTS[i % 3], **person))
+        if i % 3 == 0:
+            messages.append(record(SEGMENTS[(i + 1) % 3], **{**person, "email": person["email"].upper()}))
+    messages.append(state({"offset": count}))
+    return messages
+
+
+def expected_lists(count: int) -> dict[str, list[str]]:
+    members: dict[str, set[str]] = {stream: set() for stream in SEGMENTS}
+    for i in range(count):
+        members[SEGMENTS[i % 3]].add(f"person{i}@example.com")
+        if i % 3 == 0:
+            members[SEGMENTS[(i + 1) % 3]].add(f"person{i}@example.com")
+    return {stream: sorted(emails) for stream, emails in members.items()}
+
+
+def contacts(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """Stored contacts by email, without ids and timestamps (which differ between sandboxes)."""
+    [account] = sandbox.dump()["accounts"]
+    volatile = {"contact_id", "created_at", "updated_at", "lists"}
+    return {c["Email"]: {k: v for k, v in c.items() if k not in volatile} for c in account["contacts"]}
+
+
+@pytest.mark.parametrize("bulk", ["on", "off"])
+def test_faults_lose_nothing_and_retries_match_the_server(
+    bulk: str, sandbox_factory: SandboxFactory, run_target: RunTarget
+) -> None:
+    sandbox = sandbox_factory(
+        bulk_list_assignment=bulk,
+        duplicate_list_names="allow",  # a retried list creation would show as a second list
+        fault_rate=0.2,
+        fault_kinds=("500", "502", "503", "drop", "429"),
+        fault_after_apply=0.5,
+        spike_rate=0.05,
+        spike_ms=300,
+        latency_ms=2,
+        seed=7,
+    )
+    run = run_target(target_config(sandbox), profiles(150))
+
+    assert run.code == 0, run.stderr
+    assert sorted(sandbox.list_titles()) == sorted(SEGMENTS)  # no duplicate list
+    assert sandbox.lists() == expected_lists(150)
+    assert len(contacts(sandbox)) == 150
+    assert contacts(sandbox)["person42@example.com"]["FirstName"] == "Name42"
+    stats = sandbox.stats()
+    faults = stats["faults"]["total"]
+    assert faults > 5
+    assert run.report["requests"]["retries"] == faults + stats["rate_limited"]
+    assert run.report["requests"]["sent"] == stats["requests_total"]
+    assert run.states == [{"offset": 150}]
+
+
+@pytest.mark.parametrize("outage", ["server down", "every request fails"])
+def test_an_outage_stops_with_a_clear_message_and_a_rerun_completes(
+    outage: str, sandbox_factory: SandboxFactory, run_target: RunTarget
+) -> None:
+    sandbox = sandbox_factory(port=free_port())  # the same port after a restart
+    config = target_config(sandbox)
+    if outage == "server down":
+        sandbox.stop()
+    else:
+        sandbox.configure(fault_rate=1.0, fault_kinds=["503"])
+
+    failed = run_target(config, profiles(30))
+
+    assert failed.code != 0
+    assert "Autopilot did not accept GET /account" in failed.stderr
+    assert "run it again" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert failed.states == []
+    assert failed.report["requests"]["sent"] == failed.report["requests"]["retries"] + 1
+    if outage == "server down":
+        sandbox.start()
+    else:
+        sandbox.configure(fault_rate=0.0)
+
+    rerun = run_target(config, profiles(30))
+
+    assert rerun.code == 0, rerun.stderr
+    assert sandbox.lists() == expected_lists(30)
+    assert rerun.states == [{"offset": 30}]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_target(
+    config: dict[str, Any], messages: list[dict[str, Any]], tmp_path: Path
+) -> subprocess.Popen[str]:
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({"rejected_records_path": str(tmp_path / "rejected.jsonl"), **config}))
+    process = subprocess.Popen(
+        [TARGET, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None
+    process.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+    process.stdin.close()
+    process.stdin = None  # written and closed: communicate() must not flush it
+    return process
+
+
+def wait_for_upserts(sandbox: Sandbox, timeout: float = 30) -> None:
+    """Wait until the target has written its first contacts."""
+    deadline = time.monotonic() + timeout
+    while (
+        requests_to(sandbox.stats(), "POST /v1/contacts") + requests_to(sandbox.stats(), "POST /v1/contact")
+        < 1
+    ):
+        assert time.monotonic() < deadline, "the target did not get going"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("bulk", ["on", "off"])
+def test_a_killed_run_rerun_ends_as_an_uninterrupted_one(
+    bulk: str, sandbox_factory: SandboxFactory, run_target: RunTarget, tmp_path: Path
+) -> None:
+    messages = profiles(120)
+    reference = sandbox_factory(bulk_list_assignment=bulk, duplicate_list_names="allow")
+    assert run_target(target_config(reference), messages).code == 0
+    sandbox = sandbox_factory(bulk_list_assignment=bulk, duplicate_list_names="allow", latency_ms=20)
+    mode, rate = ("bulk", 3) if bulk == "on" else ("per_contact", 40)  # a few seconds of applying
+    config = target_config(sandbox, requests_per_second=rate, list_assignment=mode)
+
+    process = start_target(config, messages, tmp_path)
+    wait_for_upserts(sandbox)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    killed_at = sandbox.stats()["requests_total"]
+    assert sandbox.lists() != reference.lists(), "the kill came too late to test anything"
+
+    rerun = run_target(config, messages)
+
+    assert rerun.code == 0, rerun.stderr
+    assert killed_at > 0
+    assert sorted(sandbox.list_titles()) == sorted(reference.list_titles())
+    assert sandbox.lists() == reference.lists()
+    assert contacts(sandbox) == contacts(reference)
+
+
+def test_sigterm_while_applying_writes_no_state(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+    sandbox = sandbox_factory(bulk_list_assignment="off", latency_ms=20)
+    config = target_config(sandbox, requests_per_second=40, list_assignment="per_contact")
+
+    process = start_target(config, profiles(120), tmp_path)
+    wait_for_upserts(sandbox)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+
+    assert process.returncode != 0
+    assert stdout == ""
+    assert "No STATE was written" in stderr
+    assert "Traceback" not in stderr
