@@ -103,8 +103,7 @@ class AutopilotClient:
         api_key: str,
         limiter: RateLimiter,
         *,
-        max_tries: int = 8,
-        max_throttled: int = 30,
+        retry_seconds: float = 120.0,
         timeout: tuple[float, float] = (5.0, 60.0),
         connections: int = 16,
     ) -> None:
@@ -123,13 +122,13 @@ class AutopilotClient:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=connections, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
-        # Two layers: 429s wait as told (Retry-After, else one rate window) and do not use up the
-        # tries meant for failures; failures back off exponentially with full jitter, bounded.
+        # Two layers: 429s wait as told (Retry-After, else one rate window); failures back off
+        # exponentially with full jitter. Each is bounded by `retry_seconds` per request.
         throttled = backoff.on_exception(
             backoff.runtime,
             _Throttled,
             value=lambda exc: exc.wait,
-            max_tries=max_throttled,
+            max_time=retry_seconds,
             jitter=None,
             logger=None,
         )(self._send)
@@ -139,7 +138,7 @@ class AutopilotClient:
             _Transient,
             factor=0.5,
             max_value=15,
-            max_tries=max_tries,
+            max_time=retry_seconds,
             jitter=backoff.full_jitter,
             logger=None,
         )(throttled)

@@ -97,6 +97,7 @@ class Export:
                 self.settings.api_url,
                 self.settings.api_key,
                 RateLimiter(self.settings.requests_per_second),
+                retry_seconds=self.settings.retry_seconds,
             )
             Applier(self.settings, self.client, self.staging, self.rejects, self.report, self.logger).run()
         for figures in self.report.segments.values():

@@ -83,6 +83,15 @@ SCHEMA = th.PropertiesList(
         description="The most requests per second sent to Autopilot (its documented limit is 5).",
     ),
     th.Property(
+        "retry_seconds",
+        th.NumberType,
+        default=120,
+        description=(
+            "How long one request is retried (after 429, 5xx, timeouts, dropped connections) "
+            "before the export stops with an error and no STATE."
+        ),
+    ),
+    th.Property(
         "list_assignment",
         th.StringType(allowed_values=list(LIST_ASSIGNMENTS)),
         default="auto",
@@ -128,6 +137,7 @@ class Settings:
     max_profiles: int = 100_000
     on_limit_exceeded: str = "fail"
     requests_per_second: float = 5.0
+    retry_seconds: float = 120.0
     list_assignment: str = "auto"
     rejected_records_path: str = "autopilot-rejected.jsonl"
     report_path: str | None = None
@@ -148,6 +158,7 @@ class Settings:
             max_profiles=int(config.get("max_profiles", 100_000)),
             on_limit_exceeded=config.get("on_limit_exceeded") or "fail",
             requests_per_second=float(config.get("requests_per_second") or 5),
+            retry_seconds=float(config.get("retry_seconds", 120)),
             list_assignment=config.get("list_assignment") or "auto",
             rejected_records_path=config.get("rejected_records_path") or "autopilot-rejected.jsonl",
             report_path=config.get("report_path") or None,
@@ -167,6 +178,8 @@ class Settings:
                 f"requests_per_second is {self.requests_per_second:g}: it must be above 0 "
                 "(Autopilot's documented limit is 5)."
             )
+        if self.retry_seconds < 0:
+            found.append(f"retry_seconds is {self.retry_seconds:g}: it must be 0 or more.")
         if self.segment_property is not None and not self.segment_property.strip():
             found.append("segment_property is blank: remove it or name a record property.")
         for stream, title in self.segments.items():

@@ -62,19 +62,19 @@ def test_faults_lose_nothing_and_retries_match_the_server(
         latency_ms=2,
         seed=7,
     )
-    run = run_target(target_config(sandbox), profiles(150))
+    run = run_target(target_config(sandbox), profiles(90))
 
     assert run.code == 0, run.stderr
     assert sorted(sandbox.list_titles()) == sorted(SEGMENTS)  # no duplicate list
-    assert sandbox.lists() == expected_lists(150)
-    assert len(contacts(sandbox)) == 150
+    assert sandbox.lists() == expected_lists(90)
+    assert len(contacts(sandbox)) == 90
     assert contacts(sandbox)["person42@example.com"]["FirstName"] == "Name42"
     stats = sandbox.stats()
     faults = stats["faults"]["total"]
     assert faults > 5
     assert run.report["requests"]["retries"] == faults + stats["rate_limited"]
     assert run.report["requests"]["sent"] == stats["requests_total"]
-    assert run.states == [{"offset": 150}]
+    assert run.states == [{"offset": 90}]
 
 
 @pytest.mark.parametrize("outage", ["server down", "every request fails"])
@@ -82,7 +82,7 @@ def test_an_outage_stops_with_a_clear_message_and_a_rerun_completes(
     outage: str, sandbox_factory: SandboxFactory, run_target: RunTarget
 ) -> None:
     sandbox = sandbox_factory(port=free_port())  # the same port after a restart
-    config = target_config(sandbox)
+    config = target_config(sandbox, retry_seconds=3)
     if outage == "server down":
         sandbox.stop()
     else:
