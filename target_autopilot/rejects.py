@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -9,6 +10,8 @@ from collections import Counter
 from typing import Any, TextIO
 
 import msgspec
+
+from target_autopilot.errors import ExportError
 
 # Taps' records hold Decimals (the SDK's msgspec reader) and, from some taps, datetimes: written
 # as JSON numbers and ISO strings, never as quoted "Decimal(...)".
@@ -41,19 +44,33 @@ class RejectedFile:
             self.counts[reason] += 1
             self._open().write(line)
 
+    def open(self) -> None:
+        """Create (or empty) the file now: an unwritable path must stop the run before anything is sent."""
+        with self._lock:
+            self._open()
+
     def _open(self) -> TextIO:
         if self._file is None:
-            directory = os.path.dirname(self.path)
-            if directory:
-                os.makedirs(directory, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
+            try:
+                directory = os.path.dirname(self.path)
+                if directory:
+                    os.makedirs(directory, exist_ok=True)
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
+            except OSError as exc:
+                raise ExportError(
+                    f"rejected_records_path {self.path!r} cannot be written ({exc.strerror or exc}): "
+                    "point it at a file this user may create. Nothing was sent to Autopilot."
+                ) from None
             self._file = os.fdopen(fd, "w", encoding="utf-8")
         return self._file
 
     def close(self) -> None:
         """Flush and close; with no rejection, leave an empty file so no stale one is misread."""
         with self._lock:
-            if not self._closed:
+            if self._closed:
+                return
+            self._closed = True
+            # An unwritable path stopped the run when it was first met: nothing more to say here.
+            with contextlib.suppress(ExportError):
                 self._open().close()
-                self._closed = True

@@ -164,6 +164,7 @@ class TargetAutopilot(Target):
     def run(self, file_input: IO[str] | None = None) -> None:
         """Read the input and export it; user errors end the run with one clear message."""
         try:
+            self.export.rejects.open()
             self.listen(file_input)
         except ExportError as exc:
             self._fail(str(exc), exc.exit_code)

@@ -336,6 +336,12 @@ CASES = [
         ("error", "segment_property is blank"),
         config={"segment_property": " "},
     ),
+    Case(
+        "rejected_records_path_is_a_directory",
+        people(record(S, email="not-an-email")),
+        ("error", "rejected_records_path '/' cannot be written (Is a directory)"),
+        config={"rejected_records_path": "/"},
+    ),
     # --- a record that cannot be exported: rejected with its reason, the rest lands ---
     Case("email_property_absent", people(record(S, first_name="No email")), ("rejected", "missing_email")),
     Case(
