@@ -24,7 +24,8 @@ CREATE TABLE profiles (
     stream TEXT NOT NULL,
     record TEXT NOT NULL
 );
-CREATE TABLE memberships (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (list, email))
+-- Keyed by email first: the plan looks memberships up per profile (by email), never by list alone.
+CREATE TABLE memberships (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (email, list))
     WITHOUT ROWID;
 CREATE TABLE present (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (list, email))
     WITHOUT ROWID;
@@ -68,21 +69,24 @@ class Staging:
     def add(self, contact: Contact, lists: Sequence[str], stream: str, record: str) -> None:
         """Stage a record's contact (merged into its profile) and its memberships."""
         fields = json.dumps(contact.fields, separators=(",", ":"), ensure_ascii=False)
-        if self.knows(contact.email):
+        email = contact.email
+        # One statement for a new profile (the usual case), a second only for a known one.
+        inserted = self._db.execute(
+            "INSERT OR IGNORE INTO profiles (email, seq, fields, stream, record) VALUES (?, ?, ?, ?, ?)",
+            (email, self.profile_count + 1, fields, stream, record),
+        ).rowcount
+        if inserted:
+            self.profile_count += 1
+        else:
             self._db.execute(
                 "UPDATE profiles SET fields = json_patch(fields, ?), stream = ?, record = ? WHERE email = ?",
-                (fields, stream, record, contact.email),
+                (fields, stream, record, email),
             )
+        add_membership = "INSERT OR IGNORE INTO memberships (list, email) VALUES (?, ?)"
+        if len(lists) == 1:
+            self._db.execute(add_membership, (lists[0], email))
         else:
-            self.profile_count += 1
-            self._db.execute(
-                "INSERT INTO profiles (email, seq, fields, stream, record) VALUES (?, ?, ?, ?, ?)",
-                (contact.email, self.profile_count, fields, stream, record),
-            )
-        self._db.executemany(
-            "INSERT OR IGNORE INTO memberships (list, email) VALUES (?, ?)",
-            [(title, contact.email) for title in lists],
-        )
+            self._db.executemany(add_membership, [(title, email) for title in lists])
 
     def lists(self) -> list[str]:
         """The titles of every list that gets members, in name order."""
