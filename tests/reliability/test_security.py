@@ -348,3 +348,17 @@ def test_the_rejected_file_is_readable_by_its_owner_only(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["record"]["email"] for line in lines] == (["not-an-email"] if rejects else [])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="singer-sdk's config validation prints the offending value ('987654321123 is not of type "
+    "'string' in config['api_key']'); TargetAutopilot does not redact secret settings from those errors",
+)
+@pytest.mark.parametrize("key", [987_654_321_123, ["ap-secret-in-a-list"]], ids=["number", "list"])
+def test_an_api_key_of_the_wrong_type_is_not_echoed(key: Any, run_target: RunTarget) -> None:
+    run = run_target({"api_key": key, "api_url": "http://127.0.0.1:9/v1"}, people())
+
+    assert run.code != 0
+    assert "api_key" in run.stderr
+    assert str(key[0] if isinstance(key, list) else key) not in run.stderr
