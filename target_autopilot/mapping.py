@@ -203,10 +203,10 @@ def normalise_email(value: object) -> str | None:
     ):
         return candidate
     try:
-        validate_email(candidate, check_deliverability=False)
+        # The normalised form, so composed and decomposed Unicode, or a punycode domain, make one profile.
+        return validate_email(candidate, check_deliverability=False).normalized
     except EmailNotValidError:
         return None
-    return candidate
 
 
 _accepted_domains: dict[str, bool] = {}
