@@ -38,6 +38,11 @@ class Outcome:
     rejected: list[tuple[StagedProfile, str, str]] = field(default_factory=list)
 
 
+def workers_for(requests_per_second: float) -> int:
+    """Requests in flight at once: enough to keep the rate up through ~0.5 s of latency."""
+    return min(32, max(4, math.ceil(requests_per_second / 2)))
+
+
 class Applier:
     """Runs the plan against Autopilot and records every outcome in the report and rejected file."""
 
@@ -56,7 +61,7 @@ class Applier:
         self.rejects = rejects
         self.report = report
         self.logger = logger
-        self.workers = min(32, max(4, math.ceil(settings.requests_per_second / 2)))
+        self.workers = workers_for(settings.requests_per_second)
         self.list_ids: dict[str, str] = {}
 
     def run(self) -> None:
@@ -66,8 +71,6 @@ class Applier:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="apply") as pool:
             created = self._resolve_lists(titles)
             self._read_members([title for title in titles if title not in created], pool)
-            for title, count in self.staging.profiles_by_list().items():
-                self.report.segment(title).profiles = count
             for title, count in self.staging.present_by_list().items():
                 self.report.segment(title).memberships_present = count
             mode = self.settings.list_assignment

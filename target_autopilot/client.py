@@ -6,6 +6,7 @@ Every request of a run goes through `AutopilotClient.call`, from any number of t
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import threading
 import time
@@ -18,7 +19,7 @@ import backoff
 import requests
 from requests.adapters import HTTPAdapter
 
-from target_autopilot.errors import ApiUnavailable, AuthError
+from target_autopilot.errors import ApiUnavailable, AuthError, CertificateError
 from target_autopilot.ratelimit import RateLimiter
 
 logger = logging.getLogger("target_autopilot.client")
@@ -111,6 +112,7 @@ class AutopilotClient:
         self.limiter = limiter
         self.timeout = timeout
         self.counts = RequestCounts()
+        self._api_key = api_key
         self._session = requests.Session()
         self._session.headers.update(
             {
@@ -191,6 +193,12 @@ class AutopilotClient:
         self.counts.count(label)
         try:
             response = self._session.request(method, url, json=body, timeout=self.timeout)
+        except requests.exceptions.SSLError as exc:
+            raise CertificateError(
+                f"The TLS certificate of {self.base_url} could not be verified ({_reason(exc)}). "
+                "Check api_url; behind a proxy that intercepts TLS, point REQUESTS_CA_BUNDLE at its "
+                "CA bundle. Verification is never turned off."
+            ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.counts.failed("connection_errors")
             logger.debug("%s: %s, retrying", label, type(exc).__name__)
@@ -205,20 +213,30 @@ class AutopilotClient:
             self.counts.failed("server_errors")
             logger.debug("%s: %d, retrying", label, response.status_code)
             raise _Transient(f"HTTP {response.status_code} on {label}")
-        return Answer(response.status_code, _json_body(response))
+        return Answer(response.status_code, _json_body(response, self._api_key))
 
     def close(self) -> None:
         self._session.close()
 
 
-def _json_body(response: requests.Response) -> dict[str, Any]:
+def _json_body(response: requests.Response, api_key: str) -> dict[str, Any]:
     if not response.content:
         return {}
+    # An answer that quotes the key back (some servers echo a refused one) must not carry it
+    # into messages, logs or the rejected file.
+    text = response.text.replace(api_key, "***")
     try:
-        parsed = response.json()
+        parsed = json.loads(text)
     except ValueError:
-        return {"message": response.text[:300]}
+        return {"message": text[:300]}
     return parsed if isinstance(parsed, dict) else {"items": parsed}
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost reason of a requests error, e.g. 'certificate verify failed: self-signed ...'."""
+    text = str(exc)
+    start = text.rfind("SSLError(")
+    return text[start:][:200] if start >= 0 else text[:200]
 
 
 def _retry_after(header: str | None) -> float:

@@ -21,6 +21,10 @@ class AuthError(ExportError):
     """Autopilot refused the API key (401). The key itself never appears in the message."""
 
 
+class CertificateError(ExportError):
+    """Autopilot's TLS certificate could not be verified: retrying cannot help."""
+
+
 class ApiUnavailable(ExportError):
     """Autopilot kept failing a request after every bounded retry."""
 

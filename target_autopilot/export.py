@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from target_autopilot import plan
-from target_autopilot.apply import Applier
+from target_autopilot.apply import Applier, workers_for
 from target_autopilot.client import AutopilotClient
 from target_autopilot.errors import InputError
 from target_autopilot.mapping import Contact, Rejection
@@ -83,6 +83,8 @@ class Export:
         self._check_mapping_sources()
         profiles = self.staging.profile_count
         self.report.profiles = profiles
+        for title, count in self.staging.profiles_by_list().items():
+            self.report.segment(title).profiles = count
         plan.check_limit(profiles, self.settings.max_profiles)
         if self.report.rejected["profile_limit"]:
             self.logger.warning(
@@ -98,6 +100,7 @@ class Export:
                 self.settings.api_key,
                 RateLimiter(self.settings.requests_per_second),
                 retry_seconds=self.settings.retry_seconds,
+                connections=workers_for(self.settings.requests_per_second),
             )
             Applier(self.settings, self.client, self.staging, self.rejects, self.report, self.logger).run()
         for figures in self.report.segments.values():

@@ -70,6 +70,24 @@ class _Reader(MsgSpecReader):
         return parsed
 
 
+_SECRET_SETTINGS = [name for name, prop in settings_module.SCHEMA["properties"].items() if prop.get("secret")]
+
+
+def _redact_secrets(errors: list[str]) -> list[str]:
+    """Config errors without the value of any secret setting."""
+    return [
+        next(
+            (
+                f"{name} is not valid (its value is secret and not shown): it must be a string."
+                for name in _SECRET_SETTINGS
+                if f"config['{name}']" in error
+            ),
+            error,
+        )
+        for error in errors
+    ]
+
+
 _DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)  # as the SDK's reader: no float rounding
 _MESSAGE_TYPES = ("RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION")
 
@@ -116,6 +134,16 @@ class TargetAutopilot(Target):
     config_jsonschema = settings_module.SCHEMA
     default_sink_class = AutopilotSink
     message_reader_class = _Reader
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # The SDK's messages quote the offending value: a mistyped api_key would be printed.
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            raise ConfigValidationError(
+                "Config validation failed", errors=_redact_secrets(exc.errors), schema=exc.schema
+            ) from None
+        return _redact_secrets(errors)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -286,12 +286,6 @@ def test_the_same_server_is_reached_once_its_certificate_is_trusted(
     assert_never_written(run, key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client.py retries an SSLError as a transient connection failure until retry_seconds run out, "
-    "then reports 'Autopilot did not accept GET /account ... (last failure: SSLError ...) run it again "
-    "once Autopilot answers', which does not say the certificate failed and wrongly suggests waiting",
-)
 def test_a_certificate_failure_is_reported_as_such_and_not_retried(
     tls_server: TlsServer, tmp_path: Path
 ) -> None:
@@ -306,11 +300,6 @@ def test_a_certificate_failure_is_reported_as_such_and_not_retried(
     assert time.monotonic() - started < 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client.py puts the API's own message into the AuthError (and into api_rejected reasons) "
-    "verbatim: a server that quotes the refused key back gets it printed",
-)
 def test_an_api_message_quoting_the_key_is_not_repeated(tls_server: TlsServer, tmp_path: Path) -> None:
     key = secret_key()
     tls_server.echo_key = True
@@ -350,11 +339,6 @@ def test_the_rejected_file_is_readable_by_its_owner_only(
     assert [line["record"]["email"] for line in lines] == (["not-an-email"] if rejects else [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="singer-sdk's config validation prints the offending value ('987654321123 is not of type "
-    "'string' in config['api_key']'); TargetAutopilot does not redact secret settings from those errors",
-)
 @pytest.mark.parametrize("key", [987_654_321_123, ["ap-secret-in-a-list"]], ids=["number", "list"])
 def test_an_api_key_of_the_wrong_type_is_not_echoed(key: Any, run_target: RunTarget) -> None:
     run = run_target({"api_key": key, "api_url": "http://127.0.0.1:9/v1"}, people())
