@@ -1,4 +1,4 @@
-"""Fault tests reuse the target tests' `run_target` fixture."""
+"""Resilience tests reuse the target tests' `run_target` fixture."""
 
 from tests.target.conftest import run_target
 

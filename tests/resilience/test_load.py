@@ -1,0 +1,92 @@
+"""Load: 100,000 profiles over five overlapping segments, exact member counts, memory bounded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SandboxFactory
+from tests.target.support import TARGET, target_config
+
+SEGMENTS = 5
+PROFILES = 100_000
+MEMORY_LIMIT_MB = 150  # measured 63 MB here; staging is on disk, so it does not grow with N
+
+# Runs the target under a parent that reports its peak memory: the test process's own
+# RUSAGE_CHILDREN would mix in every other child it started.
+MEASURE = """
+import resource, subprocess, sys
+with open(sys.argv[2]) as source:
+    code = subprocess.run([sys.argv[1], "--config", sys.argv[3]], stdin=source, check=False).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+sys.exit(code)
+"""
+
+
+def write_input(path: Path) -> dict[str, set[int]]:
+    """Every profile in its own segment, every tenth also in the next one; returns the members."""
+    members: dict[str, set[int]] = {f"segment_{s}": set() for s in range(SEGMENTS)}
+    with path.open("w") as out:
+        for name in members:
+            out.write(
+                json.dumps(
+                    {
+                        "type": "SCHEMA",
+                        "stream": name,
+                        "schema": {
+                            "properties": {"email": {"type": "string"}, "first_name": {"type": "string"}}
+                        },
+                        "key_properties": ["email"],
+                    }
+                )
+                + "\n"
+            )
+        for i in range(PROFILES):
+            homes = [i % SEGMENTS] + ([(i + 1) % SEGMENTS] if i % 10 == 0 else [])
+            for home in homes:
+                members[f"segment_{home}"].add(i)
+                out.write(
+                    json.dumps(
+                        {
+                            "type": "RECORD",
+                            "stream": f"segment_{home}",
+                            "record": {"email": f"user{i}@example.com", "first_name": f"User {i}"},
+                        }
+                    )
+                    + "\n"
+                )
+    return members
+
+
+def test_100k_profiles_over_five_segments(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+    sandbox = sandbox_factory()
+    members = write_input(tmp_path / "input.jsonl")
+    config_path = tmp_path / "config.json"
+    report_path = tmp_path / "report.json"
+    config = target_config(
+        sandbox,
+        requests_per_second=10_000,
+        report_path=str(report_path),
+        rejected_records_path=str(tmp_path / "rejected.jsonl"),
+    )
+    config_path.write_text(json.dumps(config))
+
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, TARGET, str(tmp_path / "input.jsonl"), str(config_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    peak_mb = int(done.stdout.strip().splitlines()[-1])
+    print(f"peak memory {peak_mb} MB")
+    assert peak_mb < MEMORY_LIMIT_MB
+    counts = {title: len(emails) for title, emails in sandbox.lists().items()}
+    assert counts == {title: len(ids) for title, ids in members.items()}
+    report = json.loads(report_path.read_text())
+    assert report["profiles"] == PROFILES
+    assert report["rejected"] == {}
