@@ -1,11 +1,17 @@
-"""`--about` documents every setting; the README's settings table is the same table."""
+"""`--about` documents every setting; the README's settings table is the same table.
+
+`python -m tests.target.test_about` rewrites README's table from `--about`.
+"""
 
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from target_autopilot.settings import SCHEMA
 from tests.target.support import TARGET
+
+README = Path(__file__).parents[2] / "README.md"
 
 
 def about_markdown() -> str:
@@ -23,3 +29,30 @@ def test_about_lists_every_setting_with_a_description() -> None:
     }
     for name in SCHEMA["properties"]:
         assert rows.get(name), f"setting {name} has no description in --about"
+
+
+def settings_table(markdown: str) -> str:
+    """The settings table of `--about --format markdown` (its rows, header included)."""
+    section = markdown.split("## Settings", 1)[1]
+    return "\n".join(line for line in section.splitlines() if line.startswith("|"))
+
+
+def test_readme_settings_table_is_the_about_table() -> None:
+    readme = README.read_text()
+    block = readme.split("<!-- settings:start -->", 1)[1].split("<!-- settings:end -->", 1)[0]
+    assert settings_table(about_markdown()) == "\n".join(
+        line for line in block.splitlines() if line.startswith("|")
+    ), "README's settings table is stale: run `python -m tests.target.test_about` to rewrite it"
+
+
+def rewrite_readme() -> None:
+    """Put the current `--about` settings table between README's settings markers."""
+    readme = README.read_text()
+    head, rest = readme.split("<!-- settings:start -->\n", 1)
+    _, tail = rest.split("<!-- settings:end -->", 1)
+    table = settings_table(about_markdown())
+    README.write_text(f"{head}<!-- settings:start -->\n{table}\n<!-- settings:end -->{tail}")
+
+
+if __name__ == "__main__":
+    rewrite_readme()
