@@ -28,8 +28,7 @@ from typing import Any
 import pytest
 
 from target_autopilot.sandbox import Sandbox, run_sandbox
-from tests.reliability.support import run_cli
-from tests.target.support import Run, RunTarget, custom_fields, record, schema, state, target_config
+from tests.target.support import Run, RunTarget, custom_fields, record, run_cli, schema, state, target_config
 
 Message = dict[str, Any] | str
 Check = Callable[[Sandbox, Run], None]

@@ -26,8 +26,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SandboxFactory
-from tests.reliability.support import run_cli
-from tests.target.support import TARGET, Run, RunTarget, record, schema, state, target_config
+from tests.target.support import TARGET, Run, RunTarget, record, run_cli, schema, state, target_config
 
 DEBUG = {"TARGET_AUTOPILOT_LOGLEVEL": "DEBUG"}
 
