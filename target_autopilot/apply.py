@@ -66,6 +66,13 @@ class Applier:
 
     def run(self) -> None:
         """Apply everything; raises an ExportError when Autopilot cannot be brought there."""
+        started = time.monotonic()
+        try:
+            self._apply()
+        finally:
+            self.report.apply_seconds = time.monotonic() - started
+
+    def _apply(self) -> None:
         self._check_account()
         titles = self.staging.lists()
         with ThreadPoolExecutor(self.workers, thread_name_prefix="apply") as pool:
@@ -75,7 +82,7 @@ class Applier:
                 self.report.segment(title).memberships_present = count
             mode = self.settings.list_assignment
             if mode == "auto":
-                mode = self._probe_bulk_assignment()
+                mode = self._probe_bulk_assignment(pool)
             self.report.list_assignment = mode
             total = plan.request_estimate(self.staging, mode)
             self.logger.info(
@@ -175,7 +182,7 @@ class Applier:
 
     # Choosing how memberships are written
 
-    def _probe_bulk_assignment(self) -> str:
+    def _probe_bulk_assignment(self, pool: ThreadPoolExecutor) -> str:
         """Send the first list-carrying bulk upsert, then check one of its members (one request)."""
         units = plan.units(self.staging, "bulk")
         first = next(units, None)
@@ -207,9 +214,8 @@ class Applier:
             "missing membership with its own request (about 1 request per membership)"
         )
         outcome.added[title] -= len(outcome.accepted)
-        for profile in outcome.accepted:
-            self._membership(profile, title, outcome)
         self._record(outcome)
+        self._execute([plan.Membership(profile, title) for profile in outcome.accepted], pool)
         self.staging.mark_present(title, [p.email for p in outcome.accepted])
         return "per_contact"
 
@@ -251,8 +257,10 @@ class Applier:
         outcome = Outcome()
         if isinstance(unit, plan.BulkUpsert):
             self._bulk(unit.profiles, unit.list_title, outcome)
-        else:
+        elif isinstance(unit, plan.ContactUpsert):
             self._contact(unit.profile, unit.list_titles, outcome)
+        else:
+            self._membership(unit.profile, unit.list_title, outcome)
         return outcome
 
     def _body(self, profile: StagedProfile, title: str | None) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Work comes as units, generated lazily from staging so memory stays flat:
 - `BulkUpsert`: up to 100 profiles in one `POST /contacts`; with `list_title` set, every item carries
   that list's id in `_autopilot_list` (memberships ride along the upsert);
 - `ContactUpsert`: one `POST /contact` carrying the first missing list, then one membership `POST`
-  for each further list (used when bulk items cannot assign lists).
+  for each further list (used when bulk items cannot assign lists);
+- `Membership`: one membership `POST` for a contact already upserted.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ class ContactUpsert:
     list_titles: list[str]
 
 
-Unit = BulkUpsert | ContactUpsert
+@dataclass(frozen=True)
+class Membership:
+    profile: StagedProfile
+    list_title: str
+
+
+Unit = BulkUpsert | ContactUpsert | Membership
 
 
 def check_limit(profiles: int, max_profiles: int) -> None:

@@ -37,6 +37,7 @@ class Report:
         self.rejected: Counter[str] = Counter()
         self.api_rejected: set[str] = set()
         self.list_assignment = ""
+        self.apply_seconds: float | None = None
         self._lock = threading.Lock()
 
     def segment(self, title: str) -> SegmentFigures:
@@ -64,6 +65,7 @@ class Report:
         return {
             "status": status,
             "duration_seconds": round(time.monotonic() - self.started, 3),
+            "apply_seconds": None if self.apply_seconds is None else round(self.apply_seconds, 3),
             "records": self.records,
             "profiles": self.profiles,
             "upserted": self.profiles - len(self.api_rejected) if status == "completed" else None,
