@@ -31,6 +31,15 @@ def test_about_lists_every_setting_with_a_description() -> None:
         assert rows.get(name), f"setting {name} has no description in --about"
 
 
+def test_meltano_yml_declares_every_setting_with_a_description() -> None:
+    meltano_yml = (README.parent / "meltano.yml").read_text()
+    loader = meltano_yml.split("name: target-autopilot", 1)[1]
+    for name in SCHEMA["properties"]:
+        declared = loader.split(f"- name: {name}\n", 1)
+        assert len(declared) == 2, f"meltano.yml does not declare the setting {name}"
+        assert "description:" in declared[1].split("- name:", 1)[0], f"{name} has no description"
+
+
 def settings_table(markdown: str) -> str:
     """The settings table of `--about --format markdown` (its rows, header included)."""
     section = markdown.split("## Settings", 1)[1]
