@@ -6,23 +6,39 @@ import threading
 import time
 from collections import deque
 
+DEFAULT_MARGIN = 0.1
+MAX_MARGIN = 0.5
+MARGIN_STEP = 0.05
+
 
 class RateLimiter:
     """Lets at most `rate` requests start in any window of (1 + margin) seconds, evenly spaced.
 
-    Autopilot counts requests per sliding second. Spacing alone is not enough: a thread that wakes
-    late bunches two requests together. So the limiter also remembers when the last `rate`
-    requests really started and keeps the window of the oldest one `margin` longer than a second.
+    Autopilot counts requests per sliding second, when they reach it, not when they leave here.
+    Spacing alone is not enough: a thread that wakes late bunches two requests together, and the
+    network delays some requests more than others (100-200 ms of latency bring two requests sent
+    1.0 s apart to within 0.9 s). So the limiter remembers when the last `rate` requests really
+    started and keeps the window of the oldest one `margin` longer than a second: 0.1 s, enough
+    for latency that varies by up to ±50 ms. Each 429 (`pause`) widens the margin by 0.05 s, up
+    to 0.5 s, so a run that meets more jitter than that stops meeting 429s after a few.
     """
 
-    def __init__(self, rate: float, margin: float = 0.03) -> None:
+    def __init__(self, rate: float, margin: float = DEFAULT_MARGIN) -> None:
         self.rate = rate
-        self._interval = (1.0 + margin) / rate
-        self._window = 1.0 + margin
         self._burst = max(1, int(rate))
         self._started: deque[float] = deque(maxlen=self._burst)
         self._lock = threading.Lock()
         self._paused_until = 0.0
+        self._set_margin(margin)
+
+    @property
+    def margin(self) -> float:
+        """How much longer than a second the window is, in seconds."""
+        return self._window - 1.0
+
+    def _set_margin(self, margin: float) -> None:
+        self._window = 1.0 + margin
+        self._interval = self._window / self.rate
 
     def acquire(self) -> None:
         """Block until a request may start, and count it as started."""
@@ -38,6 +54,9 @@ class RateLimiter:
             self._started.append(time.monotonic())
 
     def pause(self, seconds: float) -> None:
-        """Hold every request back for `seconds` (after a 429)."""
+        """Hold every request back for `seconds` (after a 429), and widen the window."""
         with self._lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            now = time.monotonic()
+            if now >= self._paused_until:  # once per pause: requests in flight meet the same one
+                self._set_margin(min(MAX_MARGIN, self.margin + MARGIN_STEP))
+            self._paused_until = max(self._paused_until, now + seconds)
