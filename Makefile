@@ -25,5 +25,9 @@ test: lint
 demo: install
 	$(BIN)/python demo/run_demo.py
 
+# Benchmarks (issue 5): sandboxes on loopback, the real CLI, target-csv as the baseline; writes BENCHMARKS.md.
+bench: install
+	$(BIN)/python benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) .meltano .mypy_cache .ruff_cache .pytest_cache
