@@ -25,7 +25,7 @@ from target_autopilot.sandbox.faults import Chaos, Fault
 from target_autopilot.sandbox.ratelimit import RateLimiter
 from target_autopilot.sandbox.routing import Match, find_route, raw_segments
 from target_autopilot.sandbox.stats import RequestRecord, Stats, timestamp
-from target_autopilot.sandbox.store import Store
+from target_autopilot.sandbox.store import Store, StoreClosedError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -108,6 +108,10 @@ class SandboxApp:
                 response = self.control.handle(request, segments[1:])
             else:
                 response = self._api_request(request, segments)
+        except StoreClosedError:
+            # A request that outlived stop()'s grace period: its client is already disconnected.
+            answer = error_answer(503, "Service Unavailable", "The sandbox is stopping.")
+            response = answer.response()
         except Exception as error:
             log.exception("Sandbox error on %s %s", request.method, request.path)
             answer = error_answer(500, "Internal Server Error", f"Sandbox error: {error}")

@@ -161,11 +161,12 @@ class Sandbox(SandboxControl):
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop serving and disconnect every client."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving: no new connections; requests in flight are answered (for up to `timeout`
+        seconds, after which their clients are disconnected); then the store is closed."""
         if self._server is None or self._app is None or self._thread is None:
             return
-        self._server.stop()
+        self._server.stop(timeout)
         self._thread.join()
         self._app.store.close()
         self._server = self._app = self._thread = None

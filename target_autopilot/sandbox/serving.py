@@ -5,8 +5,12 @@ hard-codes it), so a `requests.Session` could never reuse a connection and every
 TCP handshake plus a drain wait. `KeepAliveHandler` replaces only `run_wsgi`: it reads the whole
 request body before calling the app (so an unread body cannot corrupt the next request on the
 connection), sends each answer in one write with a Content-Length, and keeps the connection
-open. It also honours the app's "drop" marker by closing the socket without any answer, and the
-server tracks open connections so that stopping it really disconnects every client.
+open. It also honours the app's "drop" marker by closing the socket without any answer.
+
+The server tracks open connections so that `stop()` is orderly: it stops accepting, shuts the
+reading side of every connection (an idle one ends at once; a request in flight is answered, with
+`Connection: close`, and its connection ends after that), waits for those handlers, and only then
+disconnects whatever is left.
 """
 
 from __future__ import annotations
@@ -74,6 +78,8 @@ class KeepAliveHandler(WSGIRequestHandler):
         if environ.get(DROP_CONNECTION):
             self._drop()
             return
+        if self.server.stopping:
+            self.close_connection = True
         self._send(status, headers, payload)
 
     def _read_body(self, environ: WSGIEnvironment) -> bytes | None:
@@ -132,29 +138,41 @@ def _unsupported_write(data: bytes) -> None:
 
 
 class SandboxServer(ThreadedWSGIServer):
-    """werkzeug's threaded server, remembering open connections so that stop() closes them."""
+    """werkzeug's threaded server, remembering open connections so that stop() can end them."""
 
     def __init__(self, host: str, port: int, app: WSGIApplication) -> None:
         super().__init__(host, port, app, handler=KeepAliveHandler)
+        self.stopping = False
         self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
+        self._connections_changed = threading.Condition()
 
     def track(self, connection: socket.socket) -> None:
-        """Remember an accepted connection."""
-        with self._connections_lock:
+        """Remember an accepted connection (one accepted while stopping reads nothing more)."""
+        with self._connections_changed:
             self._connections.add(connection)
+            if self.stopping:
+                _shutdown(connection, socket.SHUT_RD)
 
     def untrack(self, connection: socket.socket) -> None:
         """Forget a connection its handler has finished with."""
-        with self._connections_lock:
+        with self._connections_changed:
             self._connections.discard(connection)
+            self._connections_changed.notify_all()
 
-    def stop(self) -> None:
-        """Stop accepting, close the listening socket, and disconnect every client."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting; let requests in flight be answered for up to `timeout` seconds while
+        idle connections end; then disconnect every client that is left."""
         self.shutdown()
         self.server_close()
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+        with self._connections_changed:
+            self.stopping = True
+            for connection in self._connections:
+                _shutdown(connection, socket.SHUT_RD)
+            self._connections_changed.wait_for(lambda: not self._connections, timeout)
+            for connection in self._connections:
+                _shutdown(connection, socket.SHUT_RDWR)
+
+
+def _shutdown(connection: socket.socket, how: int) -> None:
+    with contextlib.suppress(OSError):
+        connection.shutdown(how)

@@ -1,11 +1,16 @@
-"""Serving: keep-alive connections, SQLite persistence across restarts, concurrent clients."""
+"""Serving: keep-alive connections, SQLite persistence across restarts, concurrent clients, stopping."""
 
 from __future__ import annotations
 
 import http.client
+import logging
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import pytest
+import requests
 
 from target_autopilot.sandbox import Sandbox
 
@@ -70,3 +75,52 @@ def test_concurrent_clients_upsert_without_losing_anything(api: Api, sandbox: Sa
     for worker in workers:
         worker.join()
     assert len(sandbox.lists()["Busy"]) == 6 * 3 * 50
+
+
+def _post_list_in_background(sandbox: Sandbox, answers: list[object]) -> threading.Thread:
+    def call() -> None:
+        try:
+            answers.append(Api(sandbox.base_url, sandbox.api_key).post("/list", json={"name": "Late"}))
+        except requests.ConnectionError as error:
+            answers.append(error)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(0.15)  # the request is now in the sandbox, waiting out its latency
+    return thread
+
+
+def test_stop_answers_a_request_in_flight_then_closes_quietly(
+    sandbox_factory, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    sandbox = sandbox_factory(latency_ms=400)
+    idle = Api(sandbox.base_url, sandbox.api_key)
+    sandbox.configure(latency_ms=0)
+    assert idle.get("/lists").status_code == 200  # a keep-alive connection, idle during stop()
+    sandbox.configure(latency_ms=400)
+    answers: list[object] = []
+    thread = _post_list_in_background(sandbox, answers)
+    started = time.monotonic()
+    sandbox.stop()
+    thread.join()
+    assert time.monotonic() - started < 2
+    response = answers[0]
+    assert isinstance(response, requests.Response)
+    assert response.status_code == 200
+    assert response.headers["Connection"] == "close"
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_stop_disconnects_a_request_that_outlives_the_grace_period_quietly(
+    sandbox_factory, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    sandbox = sandbox_factory(latency_ms=600)
+    answers: list[object] = []
+    thread = _post_list_in_background(sandbox, answers)
+    sandbox.stop(timeout=0.1)
+    thread.join()
+    assert isinstance(answers[0], requests.ConnectionError)
+    time.sleep(0.6)  # the handler wakes up to a closed store, and must fail without a word
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert "Traceback" not in capfd.readouterr().err
