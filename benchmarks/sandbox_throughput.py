@@ -44,7 +44,7 @@ DEFAULT_CLIENTS = 4
 Request = tuple[str, str, bytes | None]
 
 
-def _bulk_body(worker: int, i: int) -> bytes:
+def _bulk_body(worker: str, i: int) -> bytes:
     contacts = [
         {
             "Email": f"w{worker}-{i}-{n}@bench.example",
@@ -56,7 +56,7 @@ def _bulk_body(worker: int, i: int) -> bytes:
     return json.dumps({"contacts": contacts}).encode()
 
 
-def plan(worker: int, count: int, mix: str, list_id: str) -> list[Request]:
+def plan(worker: str, count: int, mix: str, list_id: str) -> list[Request]:
     """The requests one client sends, in order (membership POSTs name contacts of its last bulk)."""
     planned: list[Request] = []
     last_bulk = 0
@@ -139,30 +139,38 @@ def setup(clients: int = DEFAULT_CLIENTS) -> str:
 
 
 def measure(requests_total: int = 5000, clients: int = DEFAULT_CLIENTS, mix: str = "export") -> float:
-    """Send about `requests_total` requests of a mix from `clients` processes; return requests/s."""
+    """Send about `requests_total` requests of a mix from `clients` processes to a fresh sandbox
+    process; return requests/s."""
+    with sandbox_process() as sandbox:
+        return load(sandbox, requests_total, clients, mix)
+
+
+def load(sandbox: SandboxControl, requests_total: int, clients: int, mix: str) -> float:
+    """Send about `requests_total` requests of a mix to a running sandbox (rate limit off, no
+    latency); return requests/s. Every mix starts with a new list."""
     if mix not in MIXES:
         raise ValueError(f"mix must be one of {MIXES}")
     context = multiprocessing.get_context("fork")
     share = requests_total // clients
-    with sandbox_process() as sandbox:
-        list_id = _new_list(sandbox)
-        go = context.Event()
-        results: multiprocessing.Queue[list[str]] = context.Queue()
-        workers = []
-        for n in range(clients):
-            ready = context.Event()
-            args = (sandbox.url, sandbox.api_key, plan(n, share, mix, list_id), ready, go, results)
-            workers.append((context.Process(target=_client, args=args), ready))
-        for process, _ in workers:
-            process.start()
-        for _, ready in workers:
-            ready.wait(timeout=30)
-        started = time.perf_counter()
-        go.set()
-        errors = [error for _ in workers for error in results.get(timeout=600)]
-        elapsed = time.perf_counter() - started
-        for process, _ in workers:
-            process.join()
+    list_id = _new_list(sandbox)
+    run = f"{time.time_ns() % 10**12}"  # fresh emails against a sandbox that already has data
+    go = context.Event()
+    results: multiprocessing.Queue[list[str]] = context.Queue()
+    workers = []
+    for n in range(clients):
+        ready = context.Event()
+        args = (sandbox.url, sandbox.api_key, plan(f"{run}-{n}", share, mix, list_id), ready, go, results)
+        workers.append((context.Process(target=_client, args=args), ready))
+    for process, _ in workers:
+        process.start()
+    for _, ready in workers:
+        ready.wait(timeout=30)
+    started = time.perf_counter()
+    go.set()
+    errors = [error for _ in workers for error in results.get(timeout=600)]
+    elapsed = time.perf_counter() - started
+    for process, _ in workers:
+        process.join()
     if errors:
         raise RuntimeError(f"{len(errors)} requests failed, first: {errors[0]}")
     return share * clients / elapsed
@@ -175,10 +183,16 @@ def main() -> None:
         "--clients", type=int, default=DEFAULT_CLIENTS, help=f"client processes (default {DEFAULT_CLIENTS})"
     )
     parser.add_argument("--mix", choices=MIXES, action="append", help="mix to run, repeatable (default: all)")
+    parser.add_argument(
+        "--url", help="load a sandbox already running at this root URL (default: start one per mix)"
+    )
     args = parser.parse_args()
-    print(f"setup: {setup(args.clients)}")
+    print(f"setup: {setup(args.clients)}" + (f", sandbox at {args.url}" if args.url else ""))
     for mix in args.mix or MIXES:
-        rate = measure(args.requests, args.clients, mix)
+        if args.url:
+            rate = load(SandboxControl(args.url), args.requests, args.clients, mix)
+        else:
+            rate = measure(args.requests, args.clients, mix)
         extra = f", {rate * BULK_SIZE:,.0f} contacts/s" if mix == "bulk" else ""
         print(f"sandbox throughput, {mix} mix: {rate:,.0f} requests/s{extra}", flush=True)
 
