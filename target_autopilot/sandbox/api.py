@@ -7,7 +7,6 @@ layer (`app.py`) does auth, rate limiting, faults and encoding. A body of None i
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,7 +15,7 @@ from target_autopilot.sandbox.contacts import ContactError, parse_contact
 from target_autopilot.sandbox.errors import ApiError, bad_request, not_found
 from target_autopilot.sandbox.routing import Route
 from target_autopilot.sandbox.store import Contact, ContactList, Store, Transaction
-from target_autopilot.sandbox.upsert import LIST_NOT_FOUND, Upserter, now_iso
+from target_autopilot.sandbox.upsert import LIST_NOT_FOUND, Upserter, new_uuid, now_iso
 
 PAGE_SIZE = 100
 BULK_LIMIT = 100
@@ -190,7 +189,7 @@ class AutopilotApi:
         with self._store.transaction() as tx:
             if call.config.duplicate_list_names == "conflict" and tx.has_list_titled(call.account, name):
                 raise ApiError(409, "Conflict", "A list with this name already exists.")
-            new_list = ContactList(f"contactlist_{uuid.uuid4()}", name)
+            new_list = ContactList(f"contactlist_{new_uuid()}", name)
             tx.add_list(call.account, new_list)
         return 200, {"list_id": new_list.list_id}
 

@@ -7,6 +7,7 @@ instead and skip the whole pipeline.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -15,7 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Request
 
 from target_autopilot.sandbox.api import AutopilotApi, Body, Call
 from target_autopilot.sandbox.config import SandboxConfig, account_id_for, with_changes
@@ -51,12 +53,25 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
 
-    def response(self) -> Response:
-        """The answer as a werkzeug response (JSON, or empty when the body is None)."""
+    def send(self, start_response: StartResponse) -> list[bytes]:
+        """Answer over WSGI: JSON, or an empty text body when the body is None (the headers are
+        those a werkzeug `Response` would send; building one costs more than the request)."""
         if self.body is None:
-            return Response(b"", status=self.status, headers=self.headers)
-        payload = json.dumps(self.body)
-        return Response(payload, self.status, self.headers, mimetype="application/json")
+            payload, content_type = b"", "text/plain; charset=utf-8"
+        else:
+            payload, content_type = json.dumps(self.body).encode(), "application/json"
+        headers = [
+            *self.headers.items(),
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(payload))),
+        ]
+        start_response(_status_line(self.status), headers)
+        return [payload]
+
+
+@functools.cache
+def _status_line(status: int) -> str:
+    return f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}"
 
 
 def error_answer(status: int, error: str, message: str) -> Answer:
@@ -105,20 +120,17 @@ class SandboxApp:
         request = Request(environ)
         try:
             if segments[0] == "_sandbox":
-                response = self.control.handle(request, segments[1:])
-            else:
-                response = self._api_request(request, segments)
+                return self.control.handle(request, segments[1:])(environ, start_response)
+            answer = self._api_request(request, segments)
         except StoreClosedError:
             # A request that outlived stop()'s grace period: its client is already disconnected.
             answer = error_answer(503, "Service Unavailable", "The sandbox is stopping.")
-            response = answer.response()
         except Exception as error:
             log.exception("Sandbox error on %s %s", request.method, request.path)
             answer = error_answer(500, "Internal Server Error", f"Sandbox error: {error}")
-            response = answer.response()
-        return response(environ, start_response)
+        return answer.send(start_response)
 
-    def _api_request(self, request: Request, segments: list[str]) -> Response:
+    def _api_request(self, request: Request, segments: list[str]) -> Answer:
         started = time.perf_counter()
         config = self.config
         delay = self.chaos.delay_seconds(config)
@@ -141,7 +153,7 @@ class SandboxApp:
                 fault=fault.kind if fault else None,
             )
         )
-        return answer.response()
+        return answer
 
     def _answer(
         self, request: Request, match: Match, account: str | None, config: SandboxConfig

@@ -38,6 +38,7 @@ STANDARD_FIELDS = frozenset(
 )
 CONTROL_FIELDS = frozenset({"_autopilot_list", "_NewEmail", "notify", "_autopilot_session_id"})
 CUSTOM_TYPES = ("string", "integer", "float", "date", "boolean")
+_KNOWN_KEYS = STANDARD_FIELDS | CONTROL_FIELDS | {"custom", "unsubscribed"}
 
 FieldValue = str | int | float | bool
 
@@ -72,7 +73,7 @@ def parse_contact(raw: object) -> ContactWrite:
     if not isinstance(raw, dict):
         raise ContactError("A contact must be a JSON object.")
     for key in raw:
-        if key not in STANDARD_FIELDS and key not in CONTROL_FIELDS | {"custom", "unsubscribed"}:
+        if key not in _KNOWN_KEYS:
             raise ContactError(
                 f"Unknown contact field '{key}': not a standard field, 'custom' or a control field."
             )

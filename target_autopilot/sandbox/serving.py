@@ -16,10 +16,12 @@ disconnects whatever is left.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import io
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -117,7 +119,7 @@ class KeepAliveHandler(WSGIRequestHandler):
         lines = [
             f"HTTP/1.1 {status}",
             f"Server: {SERVER_NAME}",
-            f"Date: {self.date_time_string()}",
+            f"Date: {_http_date()}",
             *(f"{key}: {value}" for key, value in headers if key.lower() not in _SKIPPED_HEADERS),
             f"Content-Length: {len(payload)}",
         ]
@@ -131,6 +133,18 @@ class KeepAliveHandler(WSGIRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+_last_date: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The Date header's value, formatted once a second rather than once a request."""
+    global _last_date  # noqa: PLW0603 - a cache; a race only formats the same second twice
+    now = int(time.time())
+    if _last_date[0] != now:
+        _last_date = (now, email.utils.formatdate(now, usegmt=True))
+    return _last_date[1]
 
 
 def _unsupported_write(data: bytes) -> None:
