@@ -20,6 +20,7 @@ import math
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -282,17 +283,25 @@ class Bench:
         source = write_input(work / "input.jsonl", n)
         csv_dir = self.workdir("overhead/csv")
         (csv_dir / "config.json").write_text(json.dumps({"output_path": str(csv_dir / "out")}))
-        baseline = measure(
-            [str(ensure_target_csv()), "--config", str(csv_dir / "config.json")], source, csv_dir
-        )
-        if baseline.code != 0:
-            raise RuntimeError(f"target-csv exited {baseline.code}:\n{baseline.stderr[-3000:]}")
-        with sandbox_process() as (sandbox, pid):
-            before = cpu_seconds(pid)
-            ours = run_target(sandbox, source, self.workdir("overhead/target"), requests_per_second=100_000)
-            sandbox_cpu = cpu_seconds(pid) - before
+        csv_command = [str(ensure_target_csv()), "--config", str(csv_dir / "config.json")]
+        # Best of `tries` (lowest wall time) for each, alternating: this machine's load varies.
+        tries = 1 if self.quick else 3
+        baselines: list[Measured] = []
+        runs: list[tuple[Measured, float]] = []
+        for _ in range(tries):
+            baselines.append(measure(csv_command, source, csv_dir))
+            if baselines[-1].code != 0:
+                raise RuntimeError(f"target-csv exited {baselines[-1].code}:\n{baselines[-1].stderr[-3000:]}")
+            with sandbox_process() as (sandbox, pid):
+                before = cpu_seconds(pid)
+                ours = run_target(
+                    sandbox, source, self.workdir("overhead/target"), requests_per_second=100_000
+                )
+                runs.append((ours, cpu_seconds(pid) - before))
+        baseline = min(baselines, key=lambda run: run.wall)
+        ours, sandbox_cpu = min(runs, key=lambda run: run[0].wall)
         read, apply = ours.phases()
-        name = f"1 overhead, {n:,} profiles"
+        name = f"1 overhead, {n:,} profiles, best of {tries}"
         self.add(
             name,
             "target-csv 0.5.0: wall / CPU / peak RSS",
@@ -546,6 +555,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every scenario")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
     args = parser.parse_args()
+    # SIGTERM ends the run like Ctrl-C does: the sandboxes and temporary files are cleaned up.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     info = machine()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="autopilot-bench-") as tmp:
