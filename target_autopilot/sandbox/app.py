@@ -1,8 +1,9 @@
 """The WSGI application: the request pipeline in front of the Autopilot endpoints.
 
-Every API request goes: latency → API key (400/401) → rate limit (429) → fault dice → handler →
-JSON answer, and is counted in the statistics. Paths under `/_sandbox/` go to the control API
-instead and skip the whole pipeline.
+Every API request goes: API key (400/401) → rate limit (429) → latency → fault dice → handler →
+JSON answer, and is counted in the statistics. Like a service's front door, the rate limit counts a
+request when it arrives and refuses it at once; the latency is the time the service then takes.
+Paths under `/_sandbox/` go to the control API instead and skip the whole pipeline.
 """
 
 from __future__ import annotations
@@ -133,9 +134,6 @@ class SandboxApp:
     def _api_request(self, request: Request, segments: list[str]) -> Answer:
         started = time.perf_counter()
         config = self.config
-        delay = self.chaos.delay_seconds(config)
-        if delay:
-            time.sleep(delay)
         match = find_route(self.api.routes, segments)
         account = self.accounts.get(request.headers.get("autopilotapikey", ""))
         answer, fault = self._answer(request, match, account, config)
@@ -167,6 +165,9 @@ class SandboxApp:
             self.stats.rate_limited()
             return self._too_many(config), None
         self.stats.admitted(account, in_window)
+        delay = self.chaos.delay_seconds(config)
+        if delay:
+            time.sleep(delay)
         fault = self.chaos.fault(config)
         if fault is not None:
             self.stats.fault(fault.kind, after_apply=fault.after_apply)
