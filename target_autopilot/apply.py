@@ -6,6 +6,7 @@ handled on the calling thread, which is also the only one that reads or writes s
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -263,19 +264,20 @@ class Applier:
             self._membership(unit.profile, unit.list_title, outcome)
         return outcome
 
-    def _body(self, profile: StagedProfile, title: str | None) -> dict[str, Any]:
-        body = profile.contact()
+    def _item(self, profile: StagedProfile, title: str | None) -> str:
+        """One contact as JSON text, with its list and `notify` when there are."""
+        extra = ""
         if title is not None:
-            body["_autopilot_list"] = self.list_ids[title]
+            extra += f',"_autopilot_list":{json.dumps(self.list_ids[title])}'
         if self.settings.notify is not None:
-            body["notify"] = self.settings.notify
-        return body
+            extra += f',"notify":{json.dumps(self.settings.notify)}'
+        return profile.contact_json(extra)
 
     def _bulk(self, profiles: list[StagedProfile], title: str | None, outcome: Outcome) -> None:
         answer = self.client.call(
             "POST",
             "contacts",
-            body={"contacts": [self._body(p, title) for p in profiles]},
+            body=f'{{"contacts":[{",".join(self._item(p, title) for p in profiles)}]}}'.encode(),
             endpoint="/contacts",
         )
         if answer.ok:
@@ -299,7 +301,10 @@ class Applier:
 
     def _single(self, profile: StagedProfile, title: str | None, outcome: Outcome) -> None:
         answer = self.client.call(
-            "POST", "contact", body={"contact": self._body(profile, title)}, endpoint="/contact"
+            "POST",
+            "contact",
+            body=f'{{"contact":{self._item(profile, title)}}}'.encode(),
+            endpoint="/contact",
         )
         if answer.ok:
             outcome.accepted.append(profile)

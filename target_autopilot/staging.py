@@ -12,7 +12,6 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from target_autopilot.mapping import Contact
 
@@ -43,9 +42,16 @@ class StagedProfile:
         self.stream = stream
         self.record = record
 
-    def contact(self) -> dict[str, Any]:
-        """The contact object for Autopilot, `Email` first."""
-        return {"Email": self.email, **json.loads(self.fields)}
+    def contact_json(self, extra: str = "") -> str:
+        """The contact object for Autopilot as JSON text, `Email` first, then `extra` members.
+
+        `fields` is already compact JSON (from SQLite's json_patch or our encoder): splicing it
+        avoids decoding and re-encoding every contact of every bulk request.
+        """
+        inner = self.fields[1:-1]
+        return (
+            f'{{"Email":{json.dumps(self.email, ensure_ascii=False)}{"," + inner if inner else ""}{extra}}}'
+        )
 
 
 class Staging:
