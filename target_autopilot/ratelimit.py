@@ -6,7 +6,7 @@ import threading
 import time
 from collections import deque
 
-DEFAULT_MARGIN = 0.1
+DEFAULT_MARGIN = 0.03
 MAX_MARGIN = 0.5
 MARGIN_STEP = 0.05
 
@@ -16,11 +16,11 @@ class RateLimiter:
 
     Autopilot counts requests per sliding second, when they reach it, not when they leave here.
     Spacing alone is not enough: a thread that wakes late bunches two requests together, and the
-    network delays some requests more than others (100-200 ms of latency bring two requests sent
-    1.0 s apart to within 0.9 s). So the limiter remembers when the last `rate` requests really
-    started and keeps the window of the oldest one `margin` longer than a second: 0.1 s, enough
-    for latency that varies by up to ±50 ms. Each 429 (`pause`) widens the margin by 0.05 s, up
-    to 0.5 s, so a run that meets more jitter than that stops meeting 429s after a few.
+    way to the server delays some requests more than others. So the limiter remembers when the
+    last `rate` requests really started and keeps the window of the oldest one `margin` longer
+    than a second: 30 ms by default, for the scheduling and network jitter of a healthy link.
+    Each 429 (`pause`) widens the margin by 50 ms, up to 0.5 s, so a run that meets more jitter
+    than that stops meeting 429s after a few.
     """
 
     def __init__(self, rate: float, margin: float = DEFAULT_MARGIN) -> None:
