@@ -566,7 +566,7 @@ def main() -> None:
         bench.overhead()
         print("2. rate-limit utilisation", file=sys.stderr)
         bench.utilisation("bulk", small, AUTOPILOT_RATE)
-        bench.utilisation("per_contact", small // 2, 20 if args.quick else 100)
+        bench.utilisation("per_contact", small // 2, 20 if args.quick else 50)
         print("3. request counts", file=sys.stderr)
         bench.counts(small, bulk_assignment=True)
         bench.counts(small, bulk_assignment=False)
