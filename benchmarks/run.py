@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from target_autopilot.ratelimit import DEFAULT_MARGIN
-from target_autopilot.sandbox import SandboxControl
+from target_autopilot.sandbox import SandboxControl, sandbox_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -193,28 +193,16 @@ def run_target(sandbox: SandboxControl, stdin: Path, workdir: Path, **settings: 
 
 
 @contextmanager
-def sandbox_process(
+def sandbox_child(
     rate_limit: int = 0, latency_ms: float = 0, jitter_ms: float = 0, bulk_list_assignment: str = "on"
 ) -> Iterator[tuple[SandboxControl, int]]:
     """A sandbox in a child process on a free loopback port; yields its control client and pid."""
-    command = [
-        sys.executable, "-m", "target_autopilot.sandbox", "serve", "--host", "127.0.0.1", "--port", "0",
+    options = [
         "--rate-limit", str(rate_limit), "--latency-ms", str(latency_ms),
-        "--latency-jitter-ms", str(jitter_ms), "--bulk-list-assignment", bulk_list_assignment,
-        "--seed", "1",
+        "--latency-jitter-ms", str(jitter_ms), "--bulk-list-assignment", bulk_list_assignment, "--seed", "1",
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        found = re.search(r"API (http://127\.0\.0\.1:\d+)/v1", process.stdout.readline())
-        if found is None:
-            raise RuntimeError("the sandbox did not start")
-        sandbox = SandboxControl(found.group(1))
-        sandbox.wait_until_ready()
-        yield sandbox, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with sandbox_process(*options) as (control, process):
+        yield control, process.pid
 
 
 def cpu_seconds(pid: int) -> float:
@@ -292,7 +280,7 @@ class Bench:
             baselines.append(measure(csv_command, source, csv_dir))
             if baselines[-1].code != 0:
                 raise RuntimeError(f"target-csv exited {baselines[-1].code}:\n{baselines[-1].stderr[-3000:]}")
-            with sandbox_process() as (sandbox, pid):
+            with sandbox_child() as (sandbox, pid):
                 before = cpu_seconds(pid)
                 ours = run_target(
                     sandbox, source, self.workdir("overhead/target"), requests_per_second=100_000
@@ -343,7 +331,7 @@ class Bench:
         work = self.workdir(f"utilisation-{mode}")
         source = write_input(work / "input.jsonl", n)
         switch = "on" if mode == "bulk" else "off"
-        with sandbox_process(rate, 150, 50, switch) as (sandbox, _pid):
+        with sandbox_child(rate, 150, 50, switch) as (sandbox, _pid):
             ours = run_target(sandbox, source, work, requests_per_second=rate, list_assignment=mode)
             stats = sandbox.stats()
         _read, apply = ours.phases()
@@ -372,7 +360,7 @@ class Bench:
         first = write_input(work / "first.jsonl", n)
         changed = write_input(work / "changed.jsonl", n, changed=n // 100, new=n // 100)
         pages = math.ceil(n / BULK)
-        with sandbox_process(0, 0, 0, switch) as (sandbox, _pid):
+        with sandbox_child(0, 0, 0, switch) as (sandbox, _pid):
             for run, source in (
                 ("first export", first),
                 ("unchanged re-export", first),

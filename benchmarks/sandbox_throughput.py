@@ -25,16 +25,11 @@ import http.client
 import json
 import multiprocessing
 import os
-import re
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from multiprocessing.synchronize import Event
 from urllib.parse import quote, urlsplit
 
-from target_autopilot.sandbox import SandboxControl
+from target_autopilot.sandbox import SandboxControl, sandbox_process
 
 BULK_SIZE = 100
 MIXES = ("export", "bulk", "lists")
@@ -99,24 +94,6 @@ def _client(
     results.put(errors)
 
 
-@contextmanager
-def sandbox_process() -> Iterator[SandboxControl]:
-    """A sandbox on a free loopback port in a child process, rate limit off, no latency."""
-    command = [sys.executable, "-m", "target_autopilot.sandbox", "--port", "0", "--rate-limit", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        found = re.search(r"API (http://\S+)/v1", process.stdout.readline())
-        if found is None:
-            raise RuntimeError("the sandbox did not start")
-        sandbox = SandboxControl(found.group(1))
-        sandbox.wait_until_ready()
-        yield sandbox
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def _new_list(sandbox: SandboxControl) -> str:
     address = urlsplit(sandbox.url)
     connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
@@ -141,7 +118,7 @@ def setup(clients: int = DEFAULT_CLIENTS) -> str:
 def measure(requests_total: int = 5000, clients: int = DEFAULT_CLIENTS, mix: str = "export") -> float:
     """Send about `requests_total` requests of a mix from `clients` processes to a fresh sandbox
     process; return requests/s."""
-    with sandbox_process() as sandbox:
+    with sandbox_process("--rate-limit", "0") as (sandbox, _process):
         return load(sandbox, requests_total, clients, mix)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_autopilot import plan
-from target_autopilot.client import AutopilotClient, RequestFailed
+from target_autopilot.client import Answer, AutopilotClient, RequestFailed
 from target_autopilot.errors import ApiRefused, ApiUnavailable
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Progress, Report
@@ -295,9 +295,7 @@ class Applier:
             self._bulk(profiles[middle:], title, outcome)
         else:
             for profile in profiles:
-                outcome.rejected.append(
-                    (profile, "api_rejected", _refusal("upsert", answer.status, answer.message))
-                )
+                _refused(profile, answer, outcome)
 
     def _single(self, profile: StagedProfile, title: str | None, outcome: Outcome) -> None:
         answer = self.client.call(
@@ -311,9 +309,7 @@ class Applier:
             if title is not None:
                 outcome.added[title] += 1
         else:
-            outcome.rejected.append(
-                (profile, "api_rejected", _refusal("upsert", answer.status, answer.message))
-            )
+            _refused(profile, answer, outcome)
 
     def _contact(self, profile: StagedProfile, titles: list[str], outcome: Outcome) -> None:
         self._single(profile, titles[0], outcome)
@@ -349,6 +345,11 @@ def _skipped(profiles: list[StagedProfile], body: dict[str, Any]) -> set[str]:
     if isinstance(ids, list) and len(ids) >= len(profiles):
         return set()
     return {p.email for p in profiles}  # cannot tell which: send each on its own
+
+
+def _refused(profile: StagedProfile, answer: Answer, outcome: Outcome) -> None:
+    """Record that Autopilot refused to upsert `profile`, in its own words."""
+    outcome.rejected.append((profile, "api_rejected", _refusal("upsert", answer.status, answer.message)))
 
 
 def _refusal(action: str, status: int, message: str) -> str:

@@ -6,6 +6,12 @@ the rest of `target_autopilot`, since it is the target's opponent in every test.
 """
 
 from target_autopilot.sandbox.config import SandboxConfig
-from target_autopilot.sandbox.server import Sandbox, SandboxControl, SandboxError, run_sandbox
+from target_autopilot.sandbox.server import (
+    Sandbox,
+    SandboxControl,
+    SandboxError,
+    run_sandbox,
+    sandbox_process,
+)
 
-__all__ = ["Sandbox", "SandboxConfig", "SandboxControl", "SandboxError", "run_sandbox"]
+__all__ = ["Sandbox", "SandboxConfig", "SandboxControl", "SandboxError", "run_sandbox", "sandbox_process"]

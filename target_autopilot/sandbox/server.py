@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -194,3 +199,29 @@ class Sandbox(SandboxControl):
 def run_sandbox(**options: Any) -> Sandbox:
     """A `Sandbox` built from `SandboxConfig` keyword options; use it in a `with` statement."""
     return Sandbox(SandboxConfig(**options))
+
+
+@contextmanager
+def sandbox_process(*cli_options: str) -> Iterator[tuple[SandboxControl, subprocess.Popen[str]]]:
+    """`autopilot-sandbox serve` with `cli_options` in a child process, on a free loopback port.
+
+    Yields its control client and the process (whose CPU a benchmark may read); stops it after.
+    A sandbox of its own keeps its work off the caller's interpreter lock.
+    """
+    command = [
+        sys.executable, "-m", "target_autopilot.sandbox", "serve", "--host", "127.0.0.1", "--port", "0",
+        *cli_options,
+    ]  # fmt: skip
+    # The command is this interpreter running this package: no outside input reaches it.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
+    try:
+        assert process.stdout is not None
+        found = re.search(r"API (http://\S+)/v1", process.stdout.readline())
+        if found is None:
+            raise SandboxError("the sandbox did not start")
+        control = SandboxControl(found.group(1))
+        control.wait_until_ready()
+        yield control, process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
