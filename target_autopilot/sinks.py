@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import fastjsonschema
 from singer_sdk.sinks import RecordSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 
@@ -19,122 +19,38 @@ if TYPE_CHECKING:
 class _CapturingValidator(BaseJSONSchemaValidator):
     """Schema validation that notes the first violation instead of stopping the run.
 
-    Most taps send flat schemas (properties with a `type`, maybe a `format`). For those, a
-    precompiled type check per property answers "valid" in a few microseconds; jsonschema runs
-    only for the schema shapes the fast check does not cover, and for a record the fast check
-    finds invalid (so the message is jsonschema's own). The fast check accepts exactly what
-    jsonschema's Draft 2020-12 type checker accepts; formats are not checked by either.
+    fastjsonschema (the validator singer-sdk's own docs suggest) compiles the schema to Python and
+    answers "valid" in a few microseconds. A record it doubts goes to jsonschema, the SDK's
+    validator (Draft 2020-12, formats not checked), which has the last word and words the message:
+    so a record is rejected exactly when the SDK itself would reject it.
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
         super().__init__(schema)
         self._checker = JSONSchemaValidator(schema).validator
-        self._fast = _compile_flat(schema)
+        try:
+            self._fast: Callable[[Any], Any] | None = fastjsonschema.compile(
+                schema, use_default=False, use_formats=False, detailed_exceptions=False
+            )
+        except fastjsonschema.JsonSchemaDefinitionException:
+            self._fast = None  # a schema only jsonschema understands: it alone judges
         self.violation: str | None = None
 
     def validate(self, record: dict[str, Any]) -> None:
-        if self._fast is not None and self._fast(record):
-            self.violation = None
-            return
+        if self._fast is not None:
+            try:
+                self._fast(record)
+            except fastjsonschema.JsonSchemaValueException:
+                pass
+            else:
+                self.violation = None
+                return
         error = next(iter(self._checker.iter_errors(record)), None)
         if error is None:
             self.violation = None
             return
         where = "/".join(str(part) for part in error.absolute_path) or "(record)"
         self.violation = f"{where}: {error.message[:300]}"
-
-
-# Keywords that never make a record invalid (annotations; `format` is not checked).
-_ANNOTATIONS = frozenset(
-    {
-        "description",
-        "title",
-        "default",
-        "examples",
-        "format",
-        "readOnly",
-        "writeOnly",
-        "deprecated",
-        "$comment",
-    }
-)
-
-
-_JSON_TYPES = frozenset({"string", "null", "boolean", "integer", "number", "array", "object"})
-_CLASSES: dict[str, tuple[type, ...]] = {"string": (str,), "array": (list,), "object": (dict,)}
-
-
-def _type_check(prop: Any) -> Callable[[Any], bool] | None:
-    """A check for one property's schema, or None when it is not a plain typed property."""
-    if prop is True or prop == {}:
-        return lambda _value: True
-    if not isinstance(prop, Mapping) or not set(prop) <= _ANNOTATIONS | {"type"}:
-        return None
-    declared = prop.get("type")
-    if declared is None:
-        return lambda _value: True
-    names = [declared] if isinstance(declared, str) else declared
-    if (
-        not isinstance(names, list)
-        or not names
-        or not all(isinstance(name, str) and name in _JSON_TYPES for name in names)
-    ):
-        return None
-    return _types_check(frozenset(names))
-
-
-def _types_check(names: frozenset[str]) -> Callable[[Any], bool]:
-    """jsonschema's Draft 2020-12 `type` check: bool is neither integer nor number, 1.0 is an integer."""
-    classes = tuple(cls for name in sorted(names) for cls in _CLASSES.get(name, ()))
-    null_ok, bool_ok = "null" in names, "boolean" in names
-    number_ok, integer_ok = "number" in names, "integer" in names
-
-    def check(value: Any) -> bool:
-        if value is None:
-            return null_ok
-        if isinstance(value, bool):
-            return bool_ok
-        if classes and isinstance(value, classes):
-            return True
-        if number_ok:
-            return isinstance(value, numbers.Number)
-        if integer_ok:
-            return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-        return False
-
-    return check
-
-
-def _compile_flat(schema: Mapping[str, Any]) -> Callable[[dict[str, Any]], bool] | None:
-    """A fast validity check for a flat object schema, or None when the schema is not flat."""
-    properties = schema.get("properties") or {}
-    required = schema.get("required") or []
-    flat = (
-        set(schema) <= _ANNOTATIONS | {"type", "properties", "required", "additionalProperties"}
-        and schema.get("type", "object") in ("object", ["object"])
-        and schema.get("additionalProperties", True) in (True, {})
-        and isinstance(properties, Mapping)
-        and isinstance(required, list)
-        and all(isinstance(name, str) for name in required)
-    )
-    if not flat:
-        return None
-    checks: list[tuple[str, Callable[[Any], bool]]] = []
-    for name, prop in properties.items():
-        check = _type_check(prop)
-        if check is None:
-            return None
-        checks.append((name, check))
-    compiled = tuple(checks)
-    required_names = tuple(required)
-
-    def valid(record: dict[str, Any]) -> bool:
-        for name, check in compiled:
-            if name in record and not check(record[name]):
-                return False
-        return all(name in record for name in required_names)
-
-    return valid
 
 
 class AutopilotSink(RecordSink):
