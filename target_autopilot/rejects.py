@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import threading
-from collections import Counter
 from typing import Any, TextIO
 
 import msgspec
@@ -28,7 +27,6 @@ class RejectedFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._file: TextIO | None = None
         self._closed = False
@@ -41,7 +39,6 @@ class RejectedFile:
             f'"message":{json.dumps(message, ensure_ascii=False)},"record":{body}}}\n'
         )
         with self._lock:
-            self.counts[reason] += 1
             self._open().write(line)
 
     def open(self) -> None:
