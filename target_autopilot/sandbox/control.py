@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from target_autopilot.sandbox.api import render_contacts
-from target_autopilot.sandbox.contacts import CUSTOM_TYPES
+from target_autopilot.sandbox.classic.api import render_contacts
+from target_autopilot.sandbox.classic.contacts import CUSTOM_TYPES
+from target_autopilot.sandbox.ortto.control import add_audience, add_suppressed, ortto_view
+from target_autopilot.sandbox.ortto.store import OrttoAccount
 
 if TYPE_CHECKING:
     from target_autopilot.sandbox.app import SandboxApp
@@ -27,6 +30,9 @@ def _json(body: object, status: int = 200) -> Response:
 
 def _error(status: int, message: str) -> Response:
     return _json({"error": "Bad Request" if status == 400 else "Not Found", "message": message}, status)
+
+
+OrttoChange = Callable[[OrttoAccount, dict[str, Any]], dict[str, object]]
 
 
 class ControlApi:
@@ -47,6 +53,8 @@ class ControlApi:
             ("POST", "config"): self.set_config,
             ("GET", "dump"): self.dump_json,
             ("POST", "custom_fields"): self.add_custom_field,
+            ("POST", "ortto/audiences"): self.ortto_change(add_audience),
+            ("POST", "ortto/suppressed"): self.ortto_change(add_suppressed),
         }
         handler = routes.get((request.method, path))
         if handler is None:
@@ -96,7 +104,7 @@ class ControlApi:
         name, field_type, index = body.get("name"), body.get("fieldType"), body.get("account", 0)
         if not isinstance(name, str) or not name or field_type not in CUSTOM_TYPES:
             return _error(400, f"name must be a string, fieldType one of {', '.join(CUSTOM_TYPES)}.")
-        account_ids = list(self._app.accounts.values())
+        account_ids = self._app.account_ids
         if not isinstance(index, int) or not 0 <= index < len(account_ids):
             return _error(404, f"No account with index {index}.")
         with self._app.store.transaction() as tx:
@@ -106,6 +114,24 @@ class ControlApi:
         if stored not in (None, field_type):
             return _error(400, f"Custom field '{name}' already exists as {stored}.")
         return _json({"name": name, "fieldType": field_type, "created": stored is None})
+
+    def ortto_change(self, change: OrttoChange) -> Callable[[Request], Response]:
+        """A handler that applies `change` to the Ortto data of the account the body names."""
+
+        def handle(request: Request) -> Response:
+            body = request.get_json(silent=True)
+            index = body.get("account", 0) if isinstance(body, dict) else None
+            if not isinstance(body, dict) or not isinstance(index, int):
+                return _error(400, "Send a JSON object.")
+            if not 0 <= index < len(self._app.account_ids):
+                return _error(404, f"No account with index {index}.")
+            with self._app.ortto_store.transaction(self._app.account_ids[index]) as data:
+                try:
+                    return _json(change(data, body))
+                except ValueError as error:
+                    return _error(400, str(error))
+
+        return handle
 
     def dump(self) -> dict[str, object]:
         """The whole state as JSON-ready data."""
@@ -131,12 +157,14 @@ class ControlApi:
     def _account_views(self) -> list[AccountView]:
         views = []
         with self._app.store.transaction() as tx:
-            for index, account in enumerate(self._app.accounts.values()):
+            for index, account in enumerate(self._app.account_ids):
                 lists = [
                     ListView(item.list_id, item.title, tx.member_emails(account, item.list_id))
                     for item in tx.lists(account)
                 ]
                 fields = tx.custom_fields(account)
+                with self._app.ortto_store.transaction(account) as data:
+                    ortto = ortto_view(data)
                 views.append(
                     AccountView(
                         index=index,
@@ -144,6 +172,7 @@ class ControlApi:
                         lists=lists,
                         contacts=render_contacts(tx, account, tx.all_contacts(account)),
                         custom_fields=[{"name": n, "fieldType": t} for n, t in fields.items()],
+                        ortto=ortto,
                     )
                 )
         return views
@@ -167,6 +196,7 @@ class AccountView:
     lists: list[ListView]
     contacts: list[dict[str, object]]
     custom_fields: list[dict[str, str]]
+    ortto: dict[str, object]
 
 
 def _account_section(view: AccountView) -> str:

@@ -18,7 +18,11 @@ from .conftest import Api
 
 
 def option(field: str) -> str:
-    return "--api-key" if field == "api_keys" else "--" + field.replace("_", "-")
+    return (
+        "--" + field.replace("_", "-").removesuffix("s")
+        if field.endswith("api_keys")
+        else "--" + field.replace("_", "-")
+    )
 
 
 def test_help_documents_every_option_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
