@@ -95,7 +95,7 @@ class OrttoApi:
     def _merge(self, account: str, merge: Merge, config: SandboxConfig) -> tuple[int, Body]:
         with self.store.transaction(account) as data:
             errors = [person_error(data, merge, person) for person in merge.people]
-            if config.ortto_mixed_batch == "reject" and any(errors):
+            if config.ortto_mixed_batch == "reject" and any(errors) and not all(errors):
                 details: list[dict[str, object]] = [
                     {"status": "invalid", "error": error} for error in errors if error
                 ]
