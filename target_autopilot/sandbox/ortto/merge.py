@@ -40,6 +40,11 @@ class Merge:
     suppression: bool
     is_async: bool
 
+    @property
+    def by_person_id(self) -> bool:
+        """Whether people are matched by their Ortto id (and never created)."""
+        return self.merge_by[0] == PERSON_ID
+
 
 def parse_merge(body: dict[str, Any]) -> Merge:
     """The request's options, checked; raises a 400 for a mistake that concerns the whole request."""
@@ -96,7 +101,7 @@ def person_error(account: OrttoAccount, merge: Merge, person: object) -> str | N
         problem = _field_error(account, merge, field_id, value)
         if problem:
             return problem
-    if merge.merge_by == [PERSON_ID]:
+    if merge.by_person_id:
         return None if fields.get(PERSON_ID) is not None else "str::person_id is required to merge by it"
     if fields.get(EMAIL) is None and fields.get(EXTERNAL_ID) is None:
         return "str::email is required when str::ei is absent"
@@ -107,7 +112,7 @@ def _field_error(account: OrttoAccount, merge: Merge, field_id: str, value: obje
     if field_id in READ_ONLY:
         return f"field {field_id} is read-only"
     if field_id == PERSON_ID:
-        ok = merge.merge_by == [PERSON_ID] and isinstance(value, str) and HEX_ID.match(value)
+        ok = merge.by_person_id and isinstance(value, str) and HEX_ID.match(value)
         return None if ok else "str::person_id is only accepted as a 24-hex id, merging by it alone"
     custom = account.fields.get(field_id)
     if field_id not in BUILT_IN and custom is None:
@@ -117,20 +122,19 @@ def _field_error(account: OrttoAccount, merge: Merge, field_id: str, value: obje
 
 def find_person(account: OrttoAccount, merge: Merge, fields: dict[str, Any]) -> Person | None:
     """The stored person these fields match, by `merge_by` and `find_strategy`."""
-    keys = [key for key in merge.merge_by if fields.get(key) is not None]
-    if merge.merge_by == [PERSON_ID]:
+    if merge.by_person_id:
         return account.people.get(str(fields[PERSON_ID]))
     if merge.find_strategy == 2:
-        found = [account.find(key, fields[key]) for key in keys]
+        found = [account.find(key, fields[key]) for key in merge.merge_by if fields.get(key) is not None]
         first = found[0] if found else None
         return first if first is not None and all(item is first for item in found) else None
     for position, key in enumerate(merge.merge_by):
-        if key not in keys:
+        value = fields.get(key)
+        person = None if value is None else account.find(key, value)
+        if person is None:
             continue
-        person = account.find(key, fields[key])
-        earlier = merge.merge_by[:position]
-        if person is None or (
-            merge.find_strategy == 1 and any(person.fields.get(k) is not None for k in earlier)
+        if merge.find_strategy == 1 and any(
+            person.fields.get(k) is not None for k in merge.merge_by[:position]
         ):
             continue
         return person
@@ -162,7 +166,7 @@ def apply_person(account: OrttoAccount, merge: Merge, person: dict[str, Any]) ->
 
 
 def _create(account: OrttoAccount, merge: Merge, fields: dict[str, Any], tags: list[str]) -> Result:
-    if merge.skip_non_existing or merge.merge_by == [PERSON_ID]:
+    if merge.skip_non_existing or merge.by_person_id:
         return {"status": "ignored"}
     email = fields.get(EMAIL)
     if merge.suppression and isinstance(email, str) and email.lower() in account.suppressed:

@@ -7,7 +7,7 @@ from typing import Any
 
 from target_autopilot.sandbox.ortto.errors import bad_request
 from target_autopilot.sandbox.ortto.merge import HEX_ID
-from target_autopilot.sandbox.ortto.store import OrttoAccount, Person, index_key
+from target_autopilot.sandbox.ortto.store import OrttoAccount, Person, Tag, index_key
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -25,45 +25,84 @@ def get_people(account: OrttoAccount, body: dict[str, Any], tag_filter: str) -> 
     offset = body.get("offset", 0)
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise bad_request('"offset" must be a whole number')
-    matches = [person for person in account.people.values() if _selector(account, body, tag_filter)(person)]
+    # Ids, not people, until the page is cut: a tag with many holders costs a copy of its keys.
+    ids, test, tag = _selector(account, body, tag_filter)
+    people = account.people
+    if test is not None:
+        ids = [pid for pid in ids if test(people[pid])]
+    if tag is not None and test is None:
+        subscribers = tag.subscribers
+    else:
+        subscribers = sum(1 for pid in ids if people[pid].fields.get("bol::p"))
     cursor = body.get("cursor_id")
     if cursor:
         if not isinstance(cursor, str) or not HEX_ID.match(cursor):
             raise bad_request("cursor_id: cannot unmarshal into an ID")
-        ids = [person.person_id for person in matches]
         offset = ids.index(cursor) + 1 if cursor in ids else len(ids)
-    page = matches[offset : offset + limit]
+    page = [people[pid] for pid in ids[offset : offset + limit]]
     wanted = body.get("fields")
     return {
         "contacts": [_render(account, person, wanted) for person in page] or None,
         "meta": {
             "total_contacts": len(account.people),
             "total_organizations": 0,
-            "total_matches": len(matches),
-            "total_subscribers": sum(1 for person in matches if person.fields.get("bol::p")),
+            "total_matches": len(ids),
+            "total_subscribers": subscribers,
         },
         "offset": offset,
         "next_offset": offset + len(page),
         "cursor_id": page[-1].person_id if page else "",
-        "has_more": offset + len(page) < len(matches),
+        "has_more": offset + len(page) < len(ids),
     }
 
 
-def _selector(account: OrttoAccount, body: dict[str, Any], tag_filter: str) -> Predicate:
+def _selector(
+    account: OrttoAccount, body: dict[str, Any], tag_filter: str
+) -> tuple[list[str], Predicate | None, Tag | None]:
+    """The ids to look at, the test each must pass, and the tag whose holders they are, if any."""
+    # A tag's holders (an audience's members, a filter that is one tag condition) come from the
+    # tag itself rather than from a scan of everyone.
     tests: list[Predicate] = []
-    audience_id = body.get("audience_id")
+    audience_id, node = body.get("audience_id"), body.get("filter")
+    tag = _tag_condition(node, tag_filter)
+    if tag is not None:
+        node = None
     if audience_id is not None:
         audience = account.audiences.get(str(audience_id))
         if audience is None:
             raise bad_request(f"Audience {audience_id} not found")
-        tests.append(lambda person: audience.tag in person.tags)
+        if tag is not None:
+            tests.append(_tag_test(account, tag[1], by_id=tag[0]))
+        tag = (False, audience.tag)
         wanted = body.get("audience_filter")
         if wanted in AUDIENCE_FILTERS:
             subscribed = wanted == "subscribers"
             tests.append(lambda person: audience.subscribed.get(person.person_id, False) is subscribed)
-    if body.get("filter"):
-        tests.append(_predicate(account, body["filter"], tag_filter))
-    return lambda person: all(test(person) for test in tests)
+    if node:
+        tests.append(_predicate(account, node, tag_filter))
+    held = None if tag is None else _find_tag(account, *tag)
+    source = list(account.people) if tag is None else list(held.holders) if held else []
+    if not tests:
+        return source, None, held
+    return source, lambda person: all(test(person) for test in tests), held
+
+
+def _tag_condition(node: object, tag_filter: str) -> tuple[bool, object] | None:
+    """(by id?, value) when the filter is a single tag condition in the accepted syntax."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return None
+    ((operator, argument),) = node.items()
+    accepted = TAG_FILTERS.get(tag_filter)
+    if not isinstance(argument, dict) or (operator, argument.get("field_id")) != accepted:
+        return None
+    return tag_filter == "tag-id", argument.get("value")
+
+
+def _find_tag(account: OrttoAccount, by_id: bool, value: object) -> Tag | None:
+    """The tag named (or with the id) `value`."""
+    if not by_id:
+        return account.tags.get(str(value))
+    return next((tag for tag in account.tags.values() if tag.tag_id == value), None)
 
 
 def _predicate(account: OrttoAccount, node: object, tag_filter: str) -> Predicate:

@@ -25,7 +25,7 @@ def tags_list(account: OrttoAccount, instance: str, body: dict[str, Any]) -> lis
             "last_used": tag.created_at,
             "count": len(tag.holders),
             "sms_opted_in": 0,
-            "subscribers": sum(1 for pid in tag.holders if account.people[pid].fields.get("bol::p")),
+            "subscribers": tag.subscribers,
             "type": "",
         }
         for tag in account.tags.values()
