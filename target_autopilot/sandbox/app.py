@@ -92,6 +92,8 @@ class SandboxApp:
         try:
             if segments[0] == "_sandbox":
                 return self.control.handle(request, segments[1:])(environ, start_response)
+            if segments == ["favicon.ico"]:  # a browser on the pages asks; no API request
+                return Answer(404, None).send(start_response)
             answer = self._api_request(request, segments)
         except (StoreClosedError, OrttoStoreClosedError):
             # A request that outlived stop()'s grace period: its client is already disconnected.

@@ -1,4 +1,4 @@
-"""The control API under `/_sandbox/`: reset, statistics, run-time settings, a dump, and a page.
+"""The control API under `/_sandbox/`: reset, statistics, run-time settings, a dump, and pages.
 
 No API key, no rate limit, no faults and no statistics here: it is the test's and the user's view
 of the sandbox, not part of the Autopilot API. Accounts are named by index and account id, never
@@ -7,7 +7,6 @@ by their API key.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -19,6 +18,7 @@ from target_autopilot.sandbox.classic.api import render_contacts
 from target_autopilot.sandbox.classic.contacts import CUSTOM_TYPES
 from target_autopilot.sandbox.ortto.control import add_audience, add_suppressed, ortto_view
 from target_autopilot.sandbox.ortto.store import OrttoAccount
+from target_autopilot.sandbox.pages import Pages
 
 if TYPE_CHECKING:
     from target_autopilot.sandbox.app import SandboxApp
@@ -40,12 +40,15 @@ class ControlApi:
 
     def __init__(self, app: SandboxApp) -> None:
         self._app = app
+        self.pages = Pages(app)
 
     def handle(self, request: Request, segments: list[str]) -> Response:
         """Answer a control request; `segments` is the path after `_sandbox`."""
+        if segments[:1] == ["accounts"] and request.method == "GET":
+            return self.pages.browse(request, segments[1:])
         path = "/".join(segments)
         routes = {
-            ("GET", ""): self.page,
+            ("GET", ""): self.pages.overview,
             ("POST", "reset"): self.reset,
             ("GET", "stats"): self.stats,
             ("POST", "stats/reset"): self.reset_stats,
@@ -137,23 +140,6 @@ class ControlApi:
         """The whole state as JSON-ready data."""
         return {"accounts": [asdict(view) for view in self._account_views()]}
 
-    def page(self, _request: Request) -> Response:
-        """GET /_sandbox/: a read-only HTML overview that refreshes itself."""
-        rows = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{html.escape(str(value))}</td>"
-                for value in (r.at, r.method, r.path, r.status, r.duration_ms, r.fault or "")
-            )
-            + "</tr>"
-            for r in reversed(self._app.stats.recent())
-        )
-        body = _PAGE.format(
-            accounts="".join(_account_section(view) for view in self._account_views()),
-            requests=rows or '<tr><td colspan="6">No API requests yet.</td></tr>',
-        )
-        return Response(body, mimetype="text/html")
-
     def _account_views(self) -> list[AccountView]:
         views = []
         with self._app.store.transaction() as tx:
@@ -197,29 +183,3 @@ class AccountView:
     contacts: list[dict[str, object]]
     custom_fields: list[dict[str, str]]
     ortto: dict[str, object]
-
-
-def _account_section(view: AccountView) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(item.title)}</td><td><code>{html.escape(item.list_id)}</code>"
-        f"</td><td>{len(item.members)}</td></tr>"
-        for item in view.lists
-    )
-    return (
-        f"<h2>Account {view.index} <small>{html.escape(view.account_id)}</small></h2>"
-        f"<p>{len(view.contacts)} contacts, {len(view.lists)} lists</p>"
-        "<table><tr><th>List</th><th>Id</th><th>Members</th></tr>"
-        f"{rows or '<tr><td colspan=3>No lists yet.</td></tr>'}</table>"
-    )
-
-
-_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
-<title>Autopilot sandbox</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:left}}</style></head>
-<body><h1>Autopilot sandbox</h1>{accounts}
-<h2>Latest API requests</h2>
-<table><tr><th>At</th><th>Method</th><th>Path</th><th>Status</th><th>ms</th><th>Fault</th></tr>
-{requests}</table></body></html>
-"""
