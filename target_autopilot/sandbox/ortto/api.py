@@ -6,6 +6,7 @@ Handlers get an authenticated, admitted `OrttoCall` and return `(status, body)` 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -18,7 +19,7 @@ from target_autopilot.sandbox.ortto.errors import OrttoError, bad_request
 from target_autopilot.sandbox.ortto.fields import CUSTOM_TYPES, SELECTS, CustomField, kebab
 from target_autopilot.sandbox.ortto.merge import Merge, apply_person, parse_merge, person_error
 from target_autopilot.sandbox.ortto.people import get_people
-from target_autopilot.sandbox.ortto.store import OrttoStore
+from target_autopilot.sandbox.ortto.store import OrttoStore, OrttoStoreClosedError
 from target_autopilot.sandbox.ortto.subscribe import audiences_page, subscribe, tags_list
 
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
@@ -89,7 +90,8 @@ class OrttoApi:
         return self._merge(call.account, merge, call.config)
 
     def _merge_quietly(self, account: str, merge: Merge, config: SandboxConfig) -> None:
-        if not self.store.closed:
+        """Apply a queued merge; its errors, like the real API's, reach no one."""
+        with contextlib.suppress(OrttoError, OrttoStoreClosedError):
             self._merge(account, merge, config)
 
     def _merge(self, account: str, merge: Merge, config: SandboxConfig) -> tuple[int, Body]:

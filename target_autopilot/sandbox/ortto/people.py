@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from itertools import islice
 from typing import Any
 
 from target_autopilot.sandbox.ortto.errors import bad_request
@@ -25,7 +26,7 @@ def get_people(account: OrttoAccount, body: dict[str, Any], tag_filter: str) -> 
     offset = body.get("offset", 0)
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise bad_request('"offset" must be a whole number')
-    # Ids, not people, until the page is cut: a tag with many holders costs a copy of its keys.
+    # Ids, not people, until the page is cut: a page of a tag with many holders copies none of them.
     ids, test, tag = _selector(account, body, tag_filter)
     people = account.people
     if test is not None:
@@ -38,8 +39,9 @@ def get_people(account: OrttoAccount, body: dict[str, Any], tag_filter: str) -> 
     if cursor:
         if not isinstance(cursor, str) or not HEX_ID.match(cursor):
             raise bad_request("cursor_id: cannot unmarshal into an ID")
-        offset = ids.index(cursor) + 1 if cursor in ids else len(ids)
-    page = [people[pid] for pid in ids[offset : offset + limit]]
+        ordered = list(ids)
+        offset = ordered.index(cursor) + 1 if cursor in ids else len(ids)
+    page = [people[pid] for pid in islice(ids, offset, offset + limit)]
     wanted = body.get("fields")
     return {
         "contacts": [_render(account, person, wanted) for person in page] or None,
@@ -58,7 +60,7 @@ def get_people(account: OrttoAccount, body: dict[str, Any], tag_filter: str) -> 
 
 def _selector(
     account: OrttoAccount, body: dict[str, Any], tag_filter: str
-) -> tuple[list[str], Predicate | None, Tag | None]:
+) -> tuple[Collection[str], Predicate | None, Tag | None]:
     """The ids to look at, the test each must pass, and the tag whose holders they are, if any."""
     # A tag's holders (an audience's members, a filter that is one tag condition) come from the
     # tag itself rather than from a scan of everyone.
@@ -81,7 +83,7 @@ def _selector(
     if node:
         tests.append(_predicate(account, node, tag_filter))
     held = None if tag is None else _find_tag(account, *tag)
-    source = list(account.people) if tag is None else list(held.holders) if held else []
+    source = account.people.keys() if tag is None else held.holders.keys() if held else ()
     if not tests:
         return source, None, held
     return source, lambda person: all(test(person) for test in tests), held

@@ -111,7 +111,7 @@ def index_key(field_id: str, value: object) -> str:
 class OrttoAccount:
     """One account's data; every method runs under the store's lock."""
 
-    def __init__(self, account: str, pending: list[tuple[str, str, str, object]]) -> None:
+    def __init__(self, account: str, pending: list[tuple[str, str, str, object]] | None) -> None:
         self._account = account
         self._pending = pending
         self.people: dict[str, Person] = {}
@@ -122,7 +122,9 @@ class OrttoAccount:
         self._indexes: dict[str, dict[str, str]] = {}
 
     def _persist(self, kind: str, key: str, data: object) -> None:
-        self._pending.append((self._account, kind, key, data))
+        """Queue a row for the file (the data is encoded when the transaction ends, under the lock)."""
+        if self._pending is not None:
+            self._pending.append((self._account, kind, key, data))
 
     def find(self, field_id: str, value: object) -> Person | None:
         """The person whose `field_id` holds `value` (the index is built on first use)."""
@@ -152,7 +154,7 @@ class OrttoAccount:
         for name in untagged:
             if name in self.tags:
                 self.tags[name].release(person.person_id)
-        self._persist("person", person.person_id, _person_json(person))
+        self._persist("person", person.person_id, vars(person))
 
     def tag(self, name: str) -> Tag:
         """The tag with this name, created on first use."""
@@ -170,7 +172,7 @@ class OrttoAccount:
     def add_audience(self, audience: Audience) -> None:
         """Store a new or changed audience."""
         self.audiences[audience.audience_id] = audience
-        self._persist("audience", audience.audience_id, _audience_json(audience))
+        self._persist("audience", audience.audience_id, vars(audience))
 
     def suppress(self, email: str) -> None:
         """Put an email on the suppression list."""
@@ -191,26 +193,6 @@ class OrttoAccount:
             self.suppressed.add(data)
 
 
-def _person_json(person: Person) -> dict[str, object]:
-    return {
-        "person_id": person.person_id,
-        "fields": person.fields,
-        "tags": person.tags,
-        "created_at": person.created_at,
-        "updated_at": person.updated_at,
-    }
-
-
-def _audience_json(audience: Audience) -> dict[str, object]:
-    return {
-        "audience_id": audience.audience_id,
-        "name": audience.name,
-        "tag": audience.tag,
-        "created_at": audience.created_at,
-        "subscribed": audience.subscribed,
-    }
-
-
 class OrttoStore:
     """Every account's Ortto data, one lock, optional SQLite write-through."""
 
@@ -219,7 +201,7 @@ class OrttoStore:
         self._pending: list[tuple[str, str, str, object]] = []
         self._accounts: dict[str, OrttoAccount] = {}
         self._db: sqlite3.Connection | None = None
-        self.closed = False
+        self._closed = False
         if db is not None:
             self._db = sqlite3.connect(db, check_same_thread=False, timeout=30)
             self._db.executescript(_SCHEMA)
@@ -231,14 +213,15 @@ class OrttoStore:
     def _account(self, account: str) -> OrttoAccount:
         data = self._accounts.get(account)
         if data is None:
-            data = self._accounts[account] = OrttoAccount(account, self._pending)
+            pending = None if self._db is None else self._pending
+            data = self._accounts[account] = OrttoAccount(account, pending)
         return data
 
     @contextmanager
     def transaction(self, account: str) -> Iterator[OrttoAccount]:
         """The account's data under the lock; changes are written to the file at the end."""
         with self._lock:
-            if self.closed:
+            if self._closed:
                 raise OrttoStoreClosedError("the Ortto store is closed")
             try:
                 yield self._account(account)
@@ -263,6 +246,6 @@ class OrttoStore:
     def close(self) -> None:
         """No more reads or writes; close the file."""
         with self._lock:
-            self.closed = True
+            self._closed = True
             if self._db is not None:
                 self._db.close()
