@@ -49,9 +49,10 @@ def serve_parser() -> argparse.ArgumentParser:
         "PUT /v1/audience/subscribe; key header X-Api-Key). Paths, bodies, errors and rate limits "
         "as documented, switches for the behaviours the references leave open, fault injection "
         "and a control API and browsable page under /_sandbox/.",
-        epilog="Also: `autopilot-sandbox show --url URL` prints a running sandbox's lists and "
-        "member counts. Every setting but host, port, api-key and db can be changed while "
-        'running: POST /_sandbox/config with a JSON object, e.g. {"fault_rate": 0.1}.',
+        epilog="Also: `autopilot-sandbox show --url URL` prints a running sandbox's lists and tags "
+        "with their member and holder counts; http://HOST:PORT/_sandbox/ browses them. Every setting "
+        "but host, port, api-key, ortto-api-key and db can be changed while running: POST "
+        '/_sandbox/config with a JSON object, e.g. {"fault_rate": 0.1}. Options cannot be abbreviated.',
         formatter_class=_HelpFormatter,
         allow_abbrev=False,
     )
@@ -137,7 +138,7 @@ def show_parser() -> argparse.ArgumentParser:
     """Options of `autopilot-sandbox show`."""
     parser = argparse.ArgumentParser(
         prog="autopilot-sandbox show",
-        description="Print the lists and member counts of a running sandbox, per account.",
+        description="Print the lists and Ortto tags of a running sandbox, with their counts, per account.",
         formatter_class=_HelpFormatter,
         allow_abbrev=False,
     )
