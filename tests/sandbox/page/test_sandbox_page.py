@@ -6,16 +6,17 @@ A screenshot of each kind of page is kept in output/browser/ (git-ignored) for a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from target_autopilot.sandbox import Sandbox
+from target_autopilot.sandbox import Sandbox, run_sandbox
 
 from ..conftest import Api
 from ..ortto.conftest import Ortto, person
-from .browser import Chromium, find_chromium
+from .browser import Chromium, Page, find_chromium
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "output" / "browser"
 
@@ -31,9 +32,21 @@ def chromium() -> Chromium:
     return Chromium(binary)
 
 
-@pytest.fixture
-def filled(sandbox: Sandbox) -> Sandbox:
+@pytest.fixture(scope="module")
+def filled() -> Iterator[Sandbox]:
     """Classic: a list of two contacts. Ortto: a decimal field, 60 holders of seg:A, one also of vip."""
+    with run_sandbox(rate_limit=0, ortto_rate_limit=0) as sandbox:
+        _fill(sandbox)
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def overview(chromium: Chromium, filled: Sandbox) -> Page:
+    """The overview page as Chromium rendered it."""
+    return chromium.dom(f"{filled.url}/_sandbox/")
+
+
+def _fill(sandbox: Sandbox) -> None:
     api = Api(sandbox.base_url, sandbox.api_key)
     list_id = api.new_list("VIP <classic>")
     api.upsert(
@@ -50,13 +63,11 @@ def filled(sandbox: Sandbox) -> Sandbox:
     ortto.merged(*people[50:])
     ortto.merged(person("p07@example.com", tags=["vip"], **{"str::last": "Seven"}))
     sandbox.create_audience("Segment A", "seg:A")
-    return sandbox
 
 
 def test_tags_open_to_paged_searchable_holders_and_each_to_a_person(
-    chromium: Chromium, filled: Sandbox
+    chromium: Chromium, filled: Sandbox, overview: Page
 ) -> None:
-    overview = chromium.dom(f"{filled.url}/_sandbox/")
     assert [row[0] for row in overview.rows("tags")] == ["seg:A", "vip"]
     assert [row[2] for row in overview.rows("tags")] == ["60", "1"]
     tag_url = filled.url + overview.link("seg:A")
@@ -83,8 +94,9 @@ def test_tags_open_to_paged_searchable_holders_and_each_to_a_person(
     assert (SCREENSHOTS / "ortto-person.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_lists_open_to_members_and_each_to_a_contact(chromium: Chromium, filled: Sandbox) -> None:
-    overview = chromium.dom(f"{filled.url}/_sandbox/")
+def test_lists_open_to_members_and_each_to_a_contact(
+    chromium: Chromium, filled: Sandbox, overview: Page
+) -> None:
     assert overview.rows("lists")[0][0] == "VIP <classic>"
     list_url = filled.url + overview.link("VIP <classic>")
     members = chromium.dom(list_url)
