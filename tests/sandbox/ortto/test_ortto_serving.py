@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,10 @@ def test_data_survives_a_restart(sandbox_factory, tmp_path: Path) -> None:
     audience = sandbox.create_audience("A", "seg:A")
     sandbox.suppress("no@example.com")
     ortto.merged(person("a@example.com", **{"str::first": "Ann"}))
+    classic = Api(sandbox.base_url, sandbox.api_key)
+    classic.upsert(Email="c@example.com", _autopilot_list=classic.new_list("Kept"))
     sandbox.restart()
+    assert sandbox.lists() == {"Kept": ["c@example.com"]}  # one file holds both APIs' data
     assert sandbox.tags() == {"seg:A": ["a@example.com"]}
     stored = sandbox.person("a@example.com")
     assert stored is not None
@@ -53,6 +57,22 @@ def test_data_survives_a_restart(sandbox_factory, tmp_path: Path) -> None:
     assert ortto.merged(person("a@example.com"))[0]["status"] == "merged"
     gone = ortto.merge(person("no@example.com"), suppression_list_field_id="str::email")
     assert gone.status_code == 400
+
+
+def test_concurrent_merges_lose_nothing(sandbox_factory) -> None:
+    sandbox = sandbox_factory()
+
+    def client(worker: int) -> None:
+        own = Ortto(sandbox)
+        for batch in range(3):
+            own.merged(*[person(f"w{worker}-{batch}-{n}@example.com", tags=["busy"]) for n in range(50)])
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(sandbox.tags()["busy"]) == 6 * 3 * 50
 
 
 def test_cli_serves_ortto_with_its_options_and_takes_no_abbreviations(
