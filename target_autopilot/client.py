@@ -57,6 +57,10 @@ class RequestFailed(Exception):
     """
 
 
+class Stopped(Exception):
+    """The run is stopping: no new request is sent."""
+
+
 class _Transient(RequestFailed):
     """A failure the client retries by itself after a backoff."""
 
@@ -80,6 +84,11 @@ class RequestCounts:
         self.connection_errors = 0
         self.given_up = 0
         self.by_endpoint: Counter[str] = Counter()
+
+    @property
+    def answered(self) -> int:
+        """Requests that got an HTTP answer (attempts that could not connect or timed out excluded)."""
+        return self.requests - self.connection_errors
 
     @property
     def retries(self) -> int:
@@ -114,6 +123,7 @@ class AutopilotClient:
         self.timeout = timeout
         self.counts = RequestCounts()
         self._api_key = api_key
+        self._stopped = threading.Event()
         self._session = requests.Session()
         self._session.headers.update(
             {
@@ -189,8 +199,14 @@ class AutopilotClient:
             "are updated in place, not duplicated."
         )
 
+    def stop(self) -> None:
+        """Send no further request (those in flight still finish)."""
+        self._stopped.set()
+
     def _send(self, method: str, url: str, body: Any, label: str) -> Answer:
         self.limiter.acquire()
+        if self._stopped.is_set():
+            raise Stopped(f"{label} not sent: the run is stopping")
         self.counts.count(label)
         try:
             response = self._session.request(method, url, data=_encode(body), timeout=self.timeout)

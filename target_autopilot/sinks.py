@@ -63,7 +63,7 @@ class AutopilotSink(RecordSink):
         super().__init__(target, stream_name, schema, key_properties)
         self.export: Export = target.export
         self.mapping = StreamMapping.resolve(stream_name, self.schema, self.export.settings.field_mapping)
-        self.export.register_stream(stream_name, self.schema)
+        self.export.register_stream(stream_name, self.schema, self.mapping)
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         return _CapturingValidator(self.schema) if self.validate_schema else None

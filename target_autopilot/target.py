@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from types import FrameType
 from typing import IO, Any
@@ -15,6 +16,7 @@ from singer_sdk.exceptions import (
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_autopilot import settings as settings_module
+from target_autopilot.config_keys import load_method_problems, unknown_key_problems
 from target_autopilot.errors import ExportError, InputError, Terminated
 from target_autopilot.export import Export
 from target_autopilot.mapping import mapping_key_problems
@@ -62,11 +64,23 @@ class TargetAutopilot(Target):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = Settings.from_config(self.config)
-        problems = self.settings.problems() + mapping_key_problems(self.settings.field_mapping)
+        problems = (
+            unknown_key_problems(self.config, self._known_settings())
+            + load_method_problems(self.config)
+            + self.settings.problems()
+            + mapping_key_problems(self.settings.field_mapping)
+        )
         if problems:
             raise ConfigValidationError("Config validation failed", errors=problems)
         self.export = Export(self.settings, self.logger)
         self._applied = False
+        self._stopping = False
+
+    def _known_settings(self) -> list[str]:
+        """This target's settings and those the SDK adds for its capabilities."""
+        schema = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        return list(schema["properties"])
 
     def _write_state_message(self, state: dict[str, Any]) -> None:
         # The SDK writes STATE after every drain (every 5 minutes, at SIGTERM); records are only
@@ -139,17 +153,24 @@ class TargetAutopilot(Target):
         return reader.line_number if isinstance(reader, Reader) else 0
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        if self._applied:
-            super()._handle_termination(signum, frame)
+        if self._stopping:  # Meltano follows Ctrl-C's SIGINT with a SIGTERM: one stop is enough
             return
-        self._fail(
+        self._stopping = True
+        if self._applied:
+            sys.exit(128 + signum)
+        # Raised where the main thread is: the requests in flight finish (and are counted), no
+        # new one starts, and `run` reports once.
+        self.export.stop()
+        raise Terminated(
             f"Stopped by signal {signum} before the export was complete. No STATE was written: "
             "run the export again to finish it (what was sent is updated, not duplicated).",
-            Terminated.exit_code,
+            signum,
         )
 
     def _fail(self, message: str, exit_code: int) -> None:
+        self._stopping = True
         self.logger.error(message)
+        self.export.report.failure = message
         self._finish_report(self.export.summary("failed"))
         sys.exit(exit_code)
 

@@ -328,6 +328,33 @@ CASES = [
         ("error", "is not an http(s) URL"),
         config={"api_url": "ftp://example.com"},
     ),
+    Case(
+        "misspelt_setting",
+        people(),
+        (
+            "error",
+            "'requests_per_secnd' is not a setting of target-autopilot. Did you mean 'requests_per_second'",
+        ),
+        config={"requests_per_secnd": 1},
+    ),
+    Case(
+        "unknown_setting_without_a_close_one",
+        people(),
+        ("error", "'colour' is not a setting of target-autopilot. Nothing was sent"),
+        config={"colour": "blue"},
+    ),
+    Case(
+        "load_method_overwrite_is_refused",
+        people(),
+        ("error", "load_method 'overwrite' is not supported"),
+        config={"load_method": "overwrite"},
+    ),
+    Case(
+        "max_rejected_fraction_above_one",
+        people(),
+        ("error", "max_rejected_fraction is 2: it must be between 0 and 1"),
+        config={"max_rejected_fraction": 2},
+    ),
     Case("max_profiles_zero", people(), ("error", "max_profiles is 0"), config={"max_profiles": 0}),
     Case(
         "segment_property_blank_setting",
@@ -492,6 +519,12 @@ CASES = [
         [schema(S, PEOPLE), state({"bookmark": 1})],
         ("exported", ""),
         check=nothing_sent_state_out,
+    ),
+    Case(
+        "sdk_builtin_settings_are_accepted",
+        people(),
+        ("exported", ""),
+        config={"load_method": "upsert", "batch_size_rows": 10, "validate_records": True, "stream_maps": {}},
     ),
     Case("blank_lines_are_skipped", ["", *people(), "   ", ""], ("exported", "")),
     Case(
@@ -697,7 +730,9 @@ def email_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbo
     with run_sandbox(rate_limit=0) as sandbox:
         lines: list[Message] = [schema("emails", ["email", "n"])]
         lines += [record("emails", email=address, n=str(i)) for i, (address, _) in enumerate(ADDRESSES)]
-        run = run_cli(tmp_path_factory.mktemp("emails"), target_config(sandbox), lines)
+        # Most of these addresses are invalid on purpose: the run must not fail for its rejections.
+        config = target_config(sandbox, max_rejected_fraction=1)
+        run = run_cli(tmp_path_factory.mktemp("emails"), config, lines)
         assert run.code == 0, run.stderr
         yield sandbox, run
 
