@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
 from target_autopilot.errors import ApiRefused
 
-WINDOW = 200  # the first profiles judged
-SHARE = 0.5  # more than this share of the window refused with one message stops the run
+FIRST = 100  # profiles judged before deciding
+WINDOW = 200  # only the first profiles are judged: later refusals are the data's, not the setup's
+SHARE = 0.5  # more than this share of the judged profiles refused with one message stops the run
+
+# Messages that differ only by the contact they name (its email, its index in a bulk) are one refusal.
+_SPECIFICS = re.compile(r"\S+@\S+|\d+")
 
 
 class SystematicRefusal(ApiRefused):
@@ -16,25 +21,29 @@ class SystematicRefusal(ApiRefused):
 
 
 class RefusalWatch:
-    """Counts the outcomes of the first `WINDOW` profiles and raises once one refusal dominates them."""
+    """Counts the outcomes of the first profiles and raises once one refusal dominates them."""
 
     def __init__(self) -> None:
         self.judged = 0
         self.refusals: Counter[str] = Counter()
+        self.examples: dict[str, str] = {}
 
     def observe(self, accepted: int, refusals: Iterable[str]) -> None:
         """Record `accepted` profiles and one message per refused profile; raise SystematicRefusal."""
         if self.judged >= WINDOW:
             return
-        refused = list(refusals)
-        self.judged += accepted + len(refused)
-        self.refusals.update(refused)
-        if not self.refusals:
+        for message in refusals:
+            kind = _SPECIFICS.sub("…", message)
+            self.refusals[kind] += 1
+            self.examples.setdefault(kind, message)
+            self.judged += 1
+        self.judged += accepted
+        if self.judged < FIRST or not self.refusals:
             return
-        message, count = self.refusals.most_common(1)[0]
-        if count > SHARE * WINDOW:
+        kind, count = self.refusals.most_common(1)[0]
+        if count > SHARE * self.judged:
             raise SystematicRefusal(
-                f"Autopilot refused {count} of the first {self.judged} profiles with the same message: "
-                f"{message} The export stopped instead of sending the rest one by one; no STATE was "
-                "written. Fix the cause (usually field_mapping), then run it again."
+                f"Autopilot refused {count} of the first {self.judged} profiles for the same reason, "
+                f"e.g. {self.examples[kind]} The export stopped instead of sending the rest one by one; "
+                "no STATE was written. Fix the cause (often field_mapping), then run it again."
             )
