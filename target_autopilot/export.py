@@ -11,7 +11,7 @@ from target_autopilot.apply import Applier, workers_for
 from target_autopilot.client import AutopilotClient
 from target_autopilot.errors import InputError, TooManyRejected
 from target_autopilot.fieldtypes import MappedField
-from target_autopilot.mapping import Contact, Rejection, StreamMapping
+from target_autopilot.mapping import Contact, DroppedValue, Rejection, StreamMapping
 from target_autopilot.ratelimit import RateLimiter
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report
@@ -65,6 +65,12 @@ class Export:
     def reject(self, stream: str, titles: list[str], rejection: Rejection, record: Any) -> None:
         self.rejects.write(stream, rejection.reason, rejection.message, record)
         self.report.reject(titles, rejection.reason)
+
+    def drop_value(self, stream: str, titles: list[str], dropped: DroppedValue, record: Any) -> None:
+        """Record a value left out of an exported contact."""
+        detail = {"property": dropped.source, "field": dropped.key, "value": dropped.value}
+        self.rejects.write(stream, "invalid_value", dropped.message, record, detail)
+        self.report.dropped(titles)
 
     def stage(self, contact: Contact, titles: list[str], stream: str, record: str) -> None:
         """Stage a profile; past the limit in truncate mode, reject it instead."""

@@ -31,12 +31,16 @@ class RejectedFile:
         self._file: TextIO | None = None
         self._closed = False
 
-    def write(self, stream: str, reason: str, message: str, record: Any) -> None:
-        """Write one rejection. `record` is the source record (a dict) or its JSON text."""
+    def write(
+        self, stream: str, reason: str, message: str, record: Any, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Write one rejection. `record` is the source record (a dict) or its JSON text; `detail`
+        adds members (for a dropped value: its property, field and value)."""
         body = record if isinstance(record, str) else record_json(record)
+        extra = "".join(f",{json.dumps(key)}:{record_json(value)}" for key, value in (detail or {}).items())
         line = (
             f'{{"stream":{json.dumps(stream, ensure_ascii=False)},"reason":{json.dumps(reason)},'
-            f'"message":{json.dumps(message, ensure_ascii=False)},"record":{body}}}\n'
+            f'"message":{json.dumps(message, ensure_ascii=False)}{extra},"record":{body}}}\n'
         )
         with self._lock:
             self._open().write(line)
