@@ -15,6 +15,7 @@ from target_autopilot.mapping import Contact, DroppedValue, Rejection, StreamMap
 from target_autopilot.ratelimit import RateLimiter
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report
+from target_autopilot.runfiles import new_run_id
 from target_autopilot.settings import Settings
 from target_autopilot.staging import Staging
 
@@ -26,7 +27,8 @@ class Export:
         self.settings = settings
         self.logger = logger
         self.staging = Staging()
-        self.rejects = RejectedFile(settings.rejected_records_path)
+        self.run_id = new_run_id()
+        self.rejects = RejectedFile(settings.rejected_records_path, self.run_id)
         self.report = Report()
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
@@ -89,8 +91,8 @@ class Export:
 
     # Called once the input has ended
 
-    def finish(self) -> dict[str, Any]:
-        """Check the plan, apply it, and return the run summary. Raises ExportError on failure."""
+    def finish(self) -> None:
+        """Check the plan and apply it. Raises ExportError on failure."""
         self._check_mapping_sources()
         self._warn_about_nothing_received()
         profiles = self.staging.profile_count
@@ -120,7 +122,6 @@ class Export:
             figures.upserted = figures.profiles - figures.rejected["api_rejected"]
         self.report.applied = True
         self._check_rejected_fraction()
-        return self.summary("completed")
 
     def summary(self, status: str) -> dict[str, Any]:
         return self.report.to_dict(self.client.counts if self.client else None, status)

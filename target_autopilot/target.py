@@ -22,6 +22,7 @@ from target_autopilot.export import Export
 from target_autopilot.mapping import mapping_key_problems
 from target_autopilot.reader import Reader
 from target_autopilot.report import Report
+from target_autopilot.runfiles import link_latest, run_path
 from target_autopilot.settings import Settings
 from target_autopilot.sinks import AutopilotSink
 
@@ -90,9 +91,9 @@ class TargetAutopilot(Target):
 
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
-        summary = self.export.finish()
+        self.export.finish()
         self._applied = True
-        self._finish_report(summary)
+        self._finish_report("completed")
         if self._latest_state:
             self._write_state_message(self._latest_state)
 
@@ -171,13 +172,26 @@ class TargetAutopilot(Target):
         self._stopping = True
         self.logger.error(message)
         self.export.report.failure = message
-        self._finish_report(self.export.summary("failed"))
+        self._finish_report("failed")
         sys.exit(exit_code)
 
-    def _finish_report(self, summary: dict[str, Any]) -> None:
-        Report.log_summary(self.export.report, self.logger, summary)
-        if self.settings.report_path:
-            Report.write(self.settings.report_path, summary)
+    def _finish_report(self, status: str) -> None:
+        """Log the summary and write the report; this run's files are named in both."""
+        report = self.export.report
+        rejects = self.export.rejects
+        rejects.close()
+        if rejects.lines:
+            report.files["rejected records"] = rejects.run_path
+        path = self.settings.report_path
+        # A run that received nothing and failed in nothing leaves the latest report in place.
+        own = run_path(path, self.export.run_id) if path and (status != "completed" or report.records) else ""
+        if own:
+            report.files["report"] = own
+        summary = self.export.summary(status)
+        report.log_summary(self.logger, summary)
+        if path and own:
+            Report.write(own, summary)
+            link_latest(path, own)
 
 
 if __name__ == "__main__":
