@@ -96,6 +96,14 @@ def test_an_outage_stops_with_a_clear_message_and_a_rerun_completes(
     assert "Traceback" not in failed.stderr
     assert failed.states == []
     assert failed.report["requests"]["sent"] == failed.report["requests"]["retries"] + 1
+    # Said at once, not after the 3 s of retrying; then not once per failure.
+    why = "ConnectionError: [Errno 111] Connection refused" if outage == "server down" else "HTTP 503"
+    notice = f"GET /account failed ({why}): retrying it for up to 3 s (retry_seconds) before giving up"
+    assert failed.stderr.count(notice) == 1, failed.stderr
+    assert "Still retrying" not in failed.stderr
+    answered = 0 if outage == "server down" else failed.report["requests"]["sent"]
+    assert failed.report["requests"]["answered"] == answered
+    assert f"{answered} requests answered" in failed.stderr
     if outage == "server down":
         sandbox.start()
     else:
