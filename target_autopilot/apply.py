@@ -271,13 +271,15 @@ class Applier:
 
     def _do(self, unit: plan.Unit) -> Outcome:
         outcome = Outcome()
-        if isinstance(unit, plan.BulkUpsert):
-            self._bulk(unit.profiles, unit.list_title, outcome)
-        elif isinstance(unit, plan.ContactUpsert):
-            self._contact(unit.profile, unit.list_titles, outcome)
-        else:
-            self._membership(unit.profile, unit.list_title, outcome)
-        self._count(outcome)
+        try:
+            if isinstance(unit, plan.BulkUpsert):
+                self._bulk(unit.profiles, unit.list_title, outcome)
+            elif isinstance(unit, plan.ContactUpsert):
+                self._contact(unit.profile, unit.list_titles, outcome)
+            else:
+                self._membership(unit.profile, unit.list_title, outcome)
+        finally:
+            self._count(outcome)  # a unit cut short by a stop still counts what Autopilot accepted
         return outcome
 
     def _item(self, profile: StagedProfile, title: str | None) -> str:

@@ -179,16 +179,36 @@ def test_a_killed_run_rerun_ends_as_an_uninterrupted_one(
     assert contacts(sandbox) == contacts(reference)
 
 
-def test_sigterm_while_applying_writes_no_state(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"]
+)
+def test_a_signal_while_applying_stops_once_and_reports_what_autopilot_holds(
+    signum: int, code: int, sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
     sandbox = sandbox_factory(bulk_list_assignment="off", latency_ms=20)
-    config = target_config(sandbox, requests_per_second=40, list_assignment="per_contact")
+    config = target_config(
+        sandbox,
+        requests_per_second=40,
+        list_assignment="per_contact",
+        report_path=str(tmp_path / "report.json"),
+    )
 
     process = start_target(config, profiles(120), tmp_path)
     wait_for_upserts(sandbox)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)  # as Meltano does after a Ctrl-C
     stdout, stderr = process.communicate(timeout=60)
 
-    assert process.returncode != 0
+    assert process.returncode == code
     assert stdout == ""
+    assert stderr.count(f"ERROR    | target-autopilot               | Stopped by signal {signum}") == 1
+    assert stderr.count("Export failed") == 1
     assert "No STATE was written" in stderr
     assert "Traceback" not in stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    held = sandbox.lists()
+    assert 0 < report["upserted"] == len(contacts(sandbox)) < 120
+    assert {title: figures["memberships_added"] for title, figures in report["segments"].items()} == {
+        title: len(members) for title, members in held.items()
+    }
