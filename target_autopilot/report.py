@@ -151,7 +151,7 @@ class Report:
             plural(requests["connection_errors"], "attempt"),
             requests["retries"],
             requests["throttled_429"],
-            f". Stopped because: {summary['failure']}" if summary["failure"] else "",
+            " (the error above says why)" if summary["failure"] else "",
         )
         for kind, path in summary["files"].items():
             logger.info("This run's %s: %s", kind, path)

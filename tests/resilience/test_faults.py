@@ -202,7 +202,7 @@ def test_a_signal_while_applying_stops_once_and_reports_what_autopilot_holds(
 
     assert process.returncode == code
     assert stdout == ""
-    assert stderr.count(f"ERROR    | target-autopilot               | Stopped by signal {signum}") == 1
+    assert stderr.count(f"Stopped by signal {signum}") == 1
     assert stderr.count("Export failed") == 1
     assert "No STATE was written" in stderr
     assert "Traceback" not in stderr
