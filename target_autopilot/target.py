@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import signal
 import sys
 from types import FrameType
 from typing import IO, Any
@@ -157,6 +158,9 @@ class TargetAutopilot(Target):
         if self._stopping:  # Meltano follows Ctrl-C's SIGINT with a SIGTERM: one stop is enough
             return
         self._stopping = True
+        # Also while Python shuts down, which resets handlers written in Python (not SIG_IGN).
+        for other in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(other, signal.SIG_IGN)
         if self._applied:
             sys.exit(128 + signum)
         # Raised where the main thread is: the requests in flight finish (and are counted), no
