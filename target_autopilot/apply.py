@@ -257,10 +257,6 @@ class Applier:
 
     def _record(self, outcome: Outcome) -> None:
         """Write the rejections (on the calling thread, which alone reads staging)."""
-        self.refusals.observe(
-            len(outcome.accepted),
-            (message for _, reason, message in outcome.rejected if reason == "api_rejected"),
-        )
         for profile, reason, message in outcome.rejected:
             if reason == "api_rejected":
                 if profile.email in self.report.api_rejected:
@@ -268,6 +264,10 @@ class Applier:
                 self.report.api_rejected.add(profile.email)
             self.rejects.write(profile.stream, reason, message, profile.record)
             self.report.reject(self.staging.lists_of(profile.email), reason)
+        self.refusals.observe(
+            len(outcome.accepted),
+            (message for _, reason, message in outcome.rejected if reason == "api_rejected"),
+        )
 
     def _do(self, unit: plan.Unit) -> Outcome:
         outcome = Outcome()

@@ -75,5 +75,6 @@ def test_a_systematic_refusal_stops_the_run_early(sandbox: Sandbox, run_target: 
     assert "Autopilot refused 100 of the first 100 profiles for the same reason" in run.stderr
     assert "Custom field 'Signup Date' does not exist. The export stopped" in run.stderr
     assert run.states == []
+    assert [line["reason"] for line in run.rejected] == ["api_rejected"] * 100  # the refused ones, with why
     # Refused one by one, 300 profiles cost over 500 requests; the first 100 cost about 200.
     assert sandbox.stats()["requests_total"] < 250
