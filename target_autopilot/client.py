@@ -93,6 +93,7 @@ class RetryNotice:
             if self._last is not None and now - self._last < NOTICE_EVERY:
                 return
             first, failures = self._last is None, self._unreported
+            since = 0.0 if self._last is None else now - self._last
             self._last, self._unreported = now, 0
         if first:
             logger.warning(
@@ -106,7 +107,7 @@ class RetryNotice:
                 "Still retrying: %d more failures in the last %.0f s, latest %s failed (%s) after %.0f s "
                 "of up to %g s",
                 failures,
-                NOTICE_EVERY,
+                since,
                 label,
                 failure,
                 details["elapsed"],
