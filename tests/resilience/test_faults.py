@@ -116,6 +116,22 @@ def test_an_outage_stops_with_a_clear_message_and_a_rerun_completes(
     assert rerun.states == [{"offset": 30}]
 
 
+def test_a_long_outage_is_reported_at_most_every_ten_seconds(run_target: RunTarget) -> None:
+    config = {"api_key": "k", "api_url": f"http://127.0.0.1:{free_port()}/v1", "retry_seconds": 14}
+
+    run = run_target(config, profiles(3))
+
+    assert run.code != 0
+    notices = [
+        line for line in run.stderr.splitlines() if "retrying it for" in line or "Still retrying:" in line
+    ]
+    # Backoff (at most 0.5, 1, 2, 4, 8 s between tries) fails at least 5 times in 14 s; the log says
+    # so once at once, then at most once more.
+    assert "GET /account failed (ConnectionError" in notices[0]
+    assert len(notices) <= 2
+    assert run.report["requests"]["connection_errors"] >= 5
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
