@@ -29,17 +29,29 @@ class Export:
         self.report = Report()
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
+        self._activated: set[str] = set()
+        self._titles_by_stream: dict[str, set[str]] = {}
 
-    # Called by the sinks while the input is read
+    # Called by the target and the sinks while the input is read
 
     def register_stream(self, stream: str, schema: Mapping[str, Any]) -> None:
         self._stream_properties[stream] = set(schema.get("properties") or {})
+
+    def activate_version(self, stream: str) -> None:
+        """The tap sent ACTIVATE_VERSION for `stream`: this run holds the whole of it."""
+        self._activated.add(stream)
 
     def lists_for(self, stream: str, record: Mapping[str, Any]) -> list[str] | Rejection:
         """The list titles a record belongs to, or why it belongs to none."""
         prop = self.settings.segment_property
         if prop is None:
             return [self.settings.segments.get(stream, stream)]
+        titles = self._titles_of(record, prop)
+        if isinstance(titles, list):
+            self._titles_by_stream.setdefault(stream, set()).update(titles)
+        return titles
+
+    def _titles_of(self, record: Mapping[str, Any], prop: str) -> list[str] | Rejection:
         value = record.get(prop)
         values = value if isinstance(value, list) else [value]
         if any(item is not None and not isinstance(item, str) for item in values):
@@ -94,7 +106,8 @@ class Export:
                 profiles,
                 self.report.rejected["profile_limit"],
             )
-        if profiles:
+        managed = self.managed_lists()
+        if profiles or managed:
             self.client = AutopilotClient(
                 self.settings.api_url,
                 self.settings.api_key,
@@ -102,10 +115,52 @@ class Export:
                 retry_seconds=self.settings.retry_seconds,
                 connections=workers_for(self.settings.requests_per_second),
             )
-            Applier(self.settings, self.client, self.staging, self.rejects, self.report, self.logger).run()
+            applier = Applier(
+                self.settings, self.client, self.staging, self.rejects, self.report, self.logger, managed
+            )
+            applier.run()
+        if self.settings.dry_run:
+            return self.summary("dry_run")
         for figures in self.report.segments.values():
-            figures.upserted = figures.profiles - figures.rejected["api_rejected"]
+            figures.upserted = figures.profiles - figures.unchanged - figures.rejected["api_rejected"]
         return self.summary("completed")
+
+    def managed_lists(self) -> dict[str, str]:
+        """The lists mirrored in this run (title → the complete stream that names it).
+
+        A list is mirrored when a stream received complete names it and no stream received
+        incomplete in this run does (that one's other members may simply not have been sent).
+        """
+        if self.settings.sync_mode != "mirror":
+            return {}
+        sent = list(self._stream_properties)
+        complete = self._activated if self.settings.complete_streams == "activate_version" else set(sent)
+        managed: dict[str, str] = {}
+        partial: set[str] = set()
+        for stream in sent:
+            if self.settings.segment_property is None:
+                titles = {self.settings.segments.get(stream, stream)}
+            else:
+                titles = self._titles_by_stream.get(stream, set())
+                titles |= set(self.settings.managed_lists.get(stream, []))
+            if stream in complete:
+                for title in sorted(titles):
+                    managed.setdefault(title, stream)
+            else:
+                partial |= titles
+        left = sorted(title for title in managed if title in partial)
+        if left:
+            self.logger.warning(
+                "Not mirroring %s: an incomplete stream of this run also feeds them",
+                ", ".join(map(repr, left)),
+            )
+        mirrored = {title: stream for title, stream in managed.items() if title not in partial}
+        self.logger.info(
+            "sync_mode mirror: mirroring %s; streams received complete: %s",
+            ", ".join(map(repr, sorted(mirrored))) or "no list",
+            ", ".join(sorted(complete & set(sent))) or "none",
+        )
+        return mirrored
 
     def summary(self, status: str) -> dict[str, Any]:
         return self.report.to_dict(self.client.counts if self.client else None, status)

@@ -9,9 +9,12 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from target_autopilot.client import RequestCounts
+
+if TYPE_CHECKING:
+    from target_autopilot.plan import Plan
 
 
 @dataclass
@@ -23,7 +26,10 @@ class SegmentFigures:
     upserted: int = 0
     memberships_added: int = 0
     memberships_present: int = 0
+    unchanged: int = 0
+    removed: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    plan: dict[str, Any] = field(default_factory=dict)
 
 
 class Report:
@@ -38,6 +44,8 @@ class Report:
         self.api_rejected: set[str] = set()
         self.list_assignment = ""
         self.apply_seconds: float | None = None
+        self.unchanged = 0
+        self.guard: str | None = None  # in a dry run: what the mirror guard would say
         self._lock = threading.Lock()
 
     def segment(self, title: str) -> SegmentFigures:
@@ -60,6 +68,29 @@ class Report:
         with self._lock:
             self.segments.setdefault(title, SegmentFigures()).memberships_added += count
 
+    def removed(self, title: str, count: int = 1) -> None:
+        with self._lock:
+            self.segments.setdefault(title, SegmentFigures()).removed += count
+
+    def planned(self, plan: Plan) -> None:
+        """Note the plan's figures for each list it touches."""
+        self.unchanged = plan.unchanged
+        for title, planned in plan.segments.items():
+            figures = self.segment(title)
+            figures.unchanged = planned.unchanged
+            figures.memberships_present = planned.to_update + planned.unchanged
+            figures.plan = {
+                "list": "exists" if planned.exists else "would be created" if planned.profiles else "absent",
+                "mirrored": planned.managed,
+                "members_now": planned.members_now,
+                "to_add": planned.to_add,
+                "to_update": planned.to_update,
+                "unchanged": planned.unchanged,
+                "to_remove": planned.to_remove,
+            }
+            if planned.examples:
+                figures.plan["examples"] = planned.examples
+
     def to_dict(self, counts: RequestCounts | None, status: str) -> dict[str, Any]:
         """The run summary as JSON-ready data."""
         return {
@@ -68,9 +99,13 @@ class Report:
             "apply_seconds": None if self.apply_seconds is None else round(self.apply_seconds, 3),
             "records": self.records,
             "profiles": self.profiles,
-            "upserted": self.profiles - len(self.api_rejected) if status == "completed" else None,
+            "upserted": (
+                self.profiles - self.unchanged - len(self.api_rejected) if status == "completed" else None
+            ),
+            "unchanged": self.unchanged,
             "rejected": dict(self.rejected),
             "list_assignment": self.list_assignment or None,
+            **({"guard": self.guard} if self.guard else {}),
             "requests": {
                 "sent": counts.requests if counts else 0,
                 "retries": counts.retries if counts else 0,
@@ -86,7 +121,10 @@ class Report:
                     "upserted": figures.upserted,
                     "memberships_added": figures.memberships_added,
                     "memberships_present": figures.memberships_present,
+                    "unchanged": figures.unchanged,
+                    "removed": figures.removed,
                     "rejected": dict(figures.rejected),
+                    "plan": figures.plan,
                 }
                 for title, figures in sorted(self.segments.items())
             },
@@ -95,15 +133,20 @@ class Report:
     def log_summary(self, logger: logging.Logger, summary: dict[str, Any]) -> None:
         """Log the summary, one line per segment, then the totals."""
         for title, figures in summary["segments"].items():
+            if summary["status"] == "dry_run":
+                _log_planned(logger, title, figures)
+                continue
             logger.info(
-                "Segment %r: %d records, %d profiles, %d upserted, %d memberships added, "
-                "%d already present, rejected %s",
+                "Segment %r: %d records, %d profiles, %d upserted, %d unchanged, %d memberships added, "
+                "%d already present, %d removed, rejected %s",
                 title,
                 figures["records"],
                 figures["profiles"],
                 figures["upserted"],
+                figures["unchanged"],
                 figures["memberships_added"],
                 figures["memberships_present"],
+                figures["removed"],
                 _reasons(figures["rejected"]),
             )
         requests = summary["requests"]
@@ -131,6 +174,26 @@ class Report:
             json.dump(summary, handle, indent=2, ensure_ascii=False)
             handle.write("\n")
         os.replace(partial, path)
+
+
+def _log_planned(logger: logging.Logger, title: str, figures: dict[str, Any]) -> None:
+    plan = figures["plan"]
+    if not plan:  # every record of the segment was rejected: no list to touch
+        logger.info("Dry run, segment %r: nothing to send; rejected %s", title, _reasons(figures["rejected"]))
+        return
+    logger.info(
+        "Dry run, segment %r: list %s%s; %d members now; %d to add, %d to update, %d unchanged, "
+        "%d to remove; rejected %s",
+        title,
+        plan["list"],
+        " (mirrored)" if plan["mirrored"] else "",
+        plan["members_now"],
+        plan["to_add"],
+        plan["to_update"],
+        plan["unchanged"],
+        plan["to_remove"],
+        _reasons(figures["rejected"]),
+    )
 
 
 def _reasons(rejected: dict[str, int]) -> str:
