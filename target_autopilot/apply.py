@@ -188,7 +188,7 @@ class Applier:
         if check.status == 200:
             self.logger.info("Autopilot assigns lists inside bulk upserts: memberships ride along them")
             self._record(outcome)
-            self.staging.mark_present(title, [p.email for p in outcome.accepted])
+            self._probed(title, outcome.accepted)
             return "bulk"
         self.logger.warning(
             "Autopilot ignores list assignment inside bulk upserts for this account: writing each "
@@ -197,8 +197,14 @@ class Applier:
         outcome.added[title] -= len(outcome.accepted)
         self._record(outcome)
         self._execute([plan.Membership(profile, title) for profile in outcome.accepted], pool)
-        self.staging.mark_present(title, [p.email for p in outcome.accepted])
+        self._probed(title, outcome.accepted)
         return "per_contact"
+
+    def _probed(self, title: str, accepted: list[StagedProfile]) -> None:
+        """The probe's profiles are upserted and in the list: the plan's units must skip them."""
+        emails = [profile.email for profile in accepted]
+        self.staging.mark_present(title, emails)
+        self.staging.mark_stored(emails)
 
     # Running units
 

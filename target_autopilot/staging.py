@@ -140,6 +140,10 @@ class Staging:
             "JOIN held h USING (email) WHERE same_fields(p.fields, h.fields))"
         )
 
+    def mark_stored(self, emails: Sequence[str]) -> None:
+        """Record that Autopilot now stores these profiles as staged (they were just upserted)."""
+        self._db.executemany("UPDATE profiles SET unchanged = 1 WHERE email = ?", [(e,) for e in emails])
+
     def set_managed(self, titles: Collection[str]) -> None:
         """The lists to mirror: their members who are not in their segment are leavers."""
         self._db.executemany("INSERT OR IGNORE INTO managed (list) VALUES (?)", [(t,) for t in titles])
