@@ -42,6 +42,7 @@ class SandboxConfig:
     duplicate_list_names: Literal["conflict", "allow"] = "conflict"
     custom_fields: Literal["auto-create", "must-exist"] = "auto-create"
     bulk_partial_failure: Literal["reject-batch", "skip-item"] = "reject-batch"
+    refuse: tuple[str, ...] = ()  # endpoints ("DELETE /v1/list/{list_id}/contact/{contact}") answered 403
 
     def __post_init__(self) -> None:
         check(self)
@@ -51,6 +52,7 @@ class SandboxConfig:
         data = dataclasses.asdict(self)
         del data["api_keys"]
         data["fault_kinds"] = list(self.fault_kinds)
+        data["refuse"] = list(self.refuse)
         data["accounts"] = len(self.api_keys)
         return data
 
@@ -101,6 +103,10 @@ def _coerce(name: str, value: object, current: object) -> object:
         if isinstance(value, list) and all(isinstance(kind, str) for kind in value):
             return tuple(value)
         raise ValueError("fault_kinds: a list or a comma-separated string")
+    if name == "refuse":
+        if isinstance(value, list) and all(isinstance(endpoint, str) for endpoint in value):
+            return tuple(value)
+        raise ValueError('refuse: a list of endpoints such as "DELETE /v1/list/{list_id}/contact/{contact}"')
     if name == "seed":
         if value is None or (isinstance(value, int) and not isinstance(value, bool)):
             return value

@@ -203,3 +203,20 @@ def test_segment_property_mirrors_the_lists_named_by_complete_streams(
         "Gold": emails(*gold_after),  # named by no record: emptied only when managed_lists names it
     }
     assert "Unused" not in sandbox.list_titles()  # an empty segment's list is not created
+
+
+def test_a_removal_autopilot_refuses_is_in_the_rejected_file(sandbox: Sandbox, run_target: RunTarget) -> None:
+    populate(sandbox, run_target)
+    sandbox.configure(refuse=[DELETE_MEMBER])
+
+    run = run_target(target_config(sandbox, sync_mode="mirror"), THIS_WEEK)
+
+    assert run.code == 0, run.stderr
+    assert sandbox.lists()["vip"] == emails("ada", "bob", "cy", "dee", "eve")
+    assert sorted((r["stream"], r["reason"], r["record"]["email"]) for r in run.rejected) == [
+        ("vip", "removal_rejected", "cy@example.com"),
+        ("vip", "removal_rejected", "dee@example.com"),
+    ]
+    assert "Autopilot refused to remove from list 'vip' (HTTP 403)" in run.rejected[0]["message"]
+    assert run.report["segments"]["vip"]["rejected"] == {"removal_rejected": 2}
+    assert run.report["segments"]["vip"]["removed"] == 0
