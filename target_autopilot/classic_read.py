@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from target_autopilot.client import AutopilotClient
@@ -34,9 +35,8 @@ def read_lists(client: AutopilotClient, logger: logging.Logger) -> dict[str, str
     return found
 
 
-def read_members(client: AutopilotClient, list_id: str) -> list[HeldContact]:
-    """Every member of a list, 100 a page, with the fields Autopilot stores for each."""
-    members: list[HeldContact] = []
+def member_pages(client: AutopilotClient, list_id: str) -> Iterator[list[HeldContact]]:
+    """The members of a list, a page of 100 at a time, with the fields Autopilot stores for each."""
     segments = ["list", list_id, "contacts"]
     seen: set[str] = set()
     while True:
@@ -44,10 +44,10 @@ def read_members(client: AutopilotClient, list_id: str) -> list[HeldContact]:
         if not answer.ok:
             raise ApiRefused(f"Autopilot refused to list the members of {list_id}: {answer.message}")
         contacts = answer.body.get("contacts") or []
-        members += [held for c in contacts if isinstance(c, dict) and (held := held_contact(c))]
+        yield [held for c in contacts if isinstance(c, dict) and (held := held_contact(c))]
         bookmark = answer.body.get("bookmark")
         if not contacts or not isinstance(bookmark, str) or bookmark in seen:
-            return members
+            return
         seen.add(bookmark)
         segments = ["list", list_id, "contacts", bookmark]
 
