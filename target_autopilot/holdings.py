@@ -7,11 +7,13 @@ field the API did not show, a different type, a value that cannot be read.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
+
+import msgspec
 
 from target_autopilot.settings import custom_key_parts
 
@@ -29,13 +31,17 @@ class HeldContact:
 
     def to_json(self) -> str:
         """The stored values as JSON text, as staging keeps them."""
-        return json.dumps([self.fields, self.custom], separators=(",", ":"), ensure_ascii=False)
+        return _ENCODER.encode([self.fields, self.custom]).decode()
+
+
+_ENCODER = msgspec.json.Encoder()
+_decode = msgspec.json.decode
 
 
 def unchanged(staged: str, held: str) -> bool:
     """Whether every field in `staged` (a staged contact's JSON) is stored with an equal value in `held`."""
-    wanted: dict[str, Any] = json.loads(staged)
-    fields, custom = json.loads(held)
+    wanted: dict[str, Any] = _decode(staged)
+    fields, custom = _decode(held)
     for key, value in wanted.items():
         if key == "custom":
             continue
@@ -43,14 +49,18 @@ def unchanged(staged: str, held: str) -> bool:
         if key not in fields or not same_value(kind, value, fields[key]):
             return False
     for key, value in (wanted.get("custom") or {}).items():
-        parts = custom_key_parts(key)
-        if parts is None:
-            return False
-        kind, name = parts[0], parts[1].replace("--", " ")
+        kind, name = _custom_field(key)
         stored = custom.get(name)
         if stored is None or stored[0] != kind or not same_value(kind, value, stored[1]):
             return False
     return True
+
+
+@lru_cache(maxsize=1024)
+def _custom_field(key: str) -> tuple[str, str]:
+    """(type, display name) of a `type--Name` key: "string--Loyalty--Tier" is the field "Loyalty Tier"."""
+    parts = custom_key_parts(key)
+    return ("", "") if parts is None else (parts[0], parts[1].replace("--", " "))
 
 
 def same_value(kind: str, sent: Any, stored: Any) -> bool:

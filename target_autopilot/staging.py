@@ -127,11 +127,11 @@ class Staging:
 
     def hold(self, title: str, contacts: Sequence[HeldContact]) -> None:
         """Record members a list has in Autopilot, with the fields Autopilot stores for them."""
-        self.mark_present(title, [contact.email for contact in contacts])
+        rows = [(held_email(contact.email), contact.to_json()) for contact in contacts]
         self._db.executemany(
-            "INSERT OR REPLACE INTO held (email, fields) VALUES (?, ?)",
-            [(held_email(contact.email), contact.to_json()) for contact in contacts],
+            "INSERT OR IGNORE INTO present (list, email) VALUES (?, ?)", [(title, e) for e, _ in rows]
         )
+        self._db.executemany("INSERT OR REPLACE INTO held (email, fields) VALUES (?, ?)", rows)
 
     def mark_unchanged(self) -> None:
         """Flag the profiles whose every field Autopilot already stores with an equal value."""
