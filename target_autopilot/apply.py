@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import queue
 import random
 import time
 from collections import Counter
@@ -21,7 +20,6 @@ from typing import Any
 from target_autopilot import classic_read, plan
 from target_autopilot.client import Answer, AutopilotClient, RequestFailed
 from target_autopilot.errors import ApiRefused, ApiUnavailable
-from target_autopilot.holdings import HeldContact
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Progress, Report
 from target_autopilot.settings import Settings
@@ -83,10 +81,10 @@ class Applier:
         self._check_account()
         titles = self.staging.lists()
         existing = classic_read.read_lists(self.client, self.logger)
-        found = [title for title in sorted({*titles, *self.managed}) if title in existing]
-        self.list_ids.update({title: existing[title] for title in found})
+        found = {title: existing[title] for title in sorted({*titles, *self.managed}) if title in existing}
+        self.list_ids.update(found)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="apply") as pool:
-            self._read_members(found, pool)
+            classic_read.hold_members(self.client, found, self.staging, pool)
             diff = plan.diff(self.staging, found, self.managed, examples=self.settings.dry_run)
             self.report.planned(diff)
             if self.settings.dry_run:
@@ -154,32 +152,6 @@ class Applier:
 
     def _list_titled(self, title: str) -> str | None:
         return classic_read.read_lists(self.client, self.logger).get(title)
-
-    def _read_members(self, titles: list[str], pool: ThreadPoolExecutor) -> None:
-        """Read every list's member pages (lists in parallel) into staging, page by page.
-
-        Pages go through a queue to this thread, the only one that writes staging, so memory holds
-        a few pages however large the lists are.
-        """
-        pages: queue.SimpleQueue[tuple[str, list[HeldContact] | None]] = queue.SimpleQueue()
-
-        def read(title: str) -> None:
-            try:
-                for page in classic_read.member_pages(self.client, self.list_ids[title]):
-                    pages.put((title, page))
-            finally:
-                pages.put((title, None))
-
-        reads = [pool.submit(read, title) for title in titles]
-        finished = 0
-        while finished < len(reads):
-            title, page = pages.get()
-            if page is None:
-                finished += 1
-            else:
-                self.staging.hold(title, page)
-        for done in reads:
-            done.result()
 
     # Choosing how memberships are written
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import queue
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from target_autopilot.client import AutopilotClient
 from target_autopilot.errors import ApiRefused
 from target_autopilot.holdings import HeldContact
 from target_autopilot.mapping import STANDARD_FIELDS
+from target_autopilot.staging import Staging
 
 _STORED_FIELDS = frozenset(STANDARD_FIELDS) - {"Email"}
 
@@ -33,6 +36,35 @@ def read_lists(client: AutopilotClient, logger: logging.Logger) -> dict[str, str
                 "Autopilot holds %d lists titled %r; using the first (%s)", count, title, found[title]
             )
     return found
+
+
+def hold_members(
+    client: AutopilotClient, list_ids: Mapping[str, str], staging: Staging, pool: ThreadPoolExecutor
+) -> None:
+    """Record in staging what each list (title → id) holds: lists read in parallel, page by page.
+
+    Pages go through a queue to the calling thread, the only one that writes staging, so memory
+    holds a few pages however large the lists are.
+    """
+    pages: queue.SimpleQueue[tuple[str, list[HeldContact] | None]] = queue.SimpleQueue()
+
+    def read(title: str) -> None:
+        try:
+            for page in member_pages(client, list_ids[title]):
+                pages.put((title, page))
+        finally:
+            pages.put((title, None))
+
+    reads = [pool.submit(read, title) for title in list_ids]
+    finished = 0
+    while finished < len(reads):
+        title, page = pages.get()
+        if page is None:
+            finished += 1
+        else:
+            staging.hold(title, page)
+    for done in reads:
+        done.result()
 
 
 def member_pages(client: AutopilotClient, list_id: str) -> Iterator[list[HeldContact]]:
