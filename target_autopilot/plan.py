@@ -5,12 +5,13 @@ API: what staging says each segment holds, against what an API-specific reader r
 Autopilot holds (members and their stored fields, see `holdings`). The mirror guard checks it
 before any write.
 
-Work comes as units, generated lazily from staging so memory stays flat:
-- `BulkUpsert`: up to 100 profiles in one `POST /contacts`; with `list_title` set, every item carries
-  that list's id in `_autopilot_list` (memberships ride along the upsert);
-- `ContactUpsert`: one `POST /contact` carrying the first missing list, then one membership `POST`
-  for each further list (used when bulk items cannot assign lists);
-- `Membership`: one membership `POST` for a contact already upserted, or unchanged;
+Work comes as units, generated lazily from staging so memory stays flat; the apply layer of an
+API turns each into requests:
+- `BulkUpsert`: up to 100 profiles upserted at once; with `list_title` set, the memberships of that
+  list ride along the upsert;
+- `ContactUpsert`: one profile upserted with its first missing list, then each further list added
+  (for an API that cannot assign lists in bulk);
+- `Membership`: a list membership for a profile already upserted, or unchanged;
 - `Removal`: one member of a mirrored list who left its segment, to take off that list.
 
 Profiles whose stored fields already equal what would be sent are not upserted again.

@@ -151,9 +151,8 @@ class Report:
             )
         requests = summary["requests"]
         logger.info(
-            "Export %s in %.1f s: %d records, %d profiles, rejected %s; %d requests, "
-            "%d retries (%d after 429)",
-            summary["status"],
+            "%s in %.1f s: %d records, %d profiles, rejected %s; %d requests, %d retries (%d after 429)",
+            "Dry run completed" if summary["status"] == "dry_run" else f"Export {summary['status']}",
             summary["duration_seconds"],
             summary["records"],
             summary["profiles"],
