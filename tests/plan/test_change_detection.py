@@ -7,27 +7,11 @@ from typing import Any
 import pytest
 
 from target_autopilot.sandbox import Sandbox
+from tests.target import test_export as export_tests
 from tests.target.support import RunTarget, by_hand, custom_fields, record, requests_to, schema, target_config
 
-PROFILE_SCHEMA = {
-    "email": {"type": ["string", "null"]},
-    "first_name": {"type": ["string", "null"]},
-    "employees": {"type": ["integer", "null"]},
-    "tier": {"type": ["string", "null"]},
-    "orders": {"type": ["integer", "null"]},
-    "lifetime_value": {"type": ["number", "null"]},
-    "vip": {"type": ["boolean", "null"]},
-    "signed_up": {"type": ["string", "null"], "format": "date-time"},
-}
-MAPPING = {
-    "FirstName": "first_name",
-    "NumberOfEmployees": "employees",
-    "Loyalty Tier": "tier",
-    "Orders": "orders",
-    "Lifetime Value": "lifetime_value",
-    "VIP": "vip",
-    "Signed Up": "signed_up",
-}
+PROFILE_SCHEMA = {**export_tests.PROFILE_SCHEMA, "employees": {"type": ["integer", "null"]}}
+MAPPING = {**export_tests.MAPPING, "NumberOfEmployees": "employees"}  # FirstName: found by its name
 # Each person gets one change by hand in Autopilot between two identical exports: the field, the
 # value written by hand, and whether the target must send the person again.
 HAND_EDITS: list[tuple[str, Any, bool]] = [
