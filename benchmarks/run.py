@@ -372,8 +372,11 @@ class Bench:
         one = n // 100
         first = write_input(work / "first.jsonl", n)
         changed = write_input(work / "changed.jsonl", n, changed=one, new=one)
-        # After the run above the list holds n + 1%: the first 1% leave, 1% change again, 1% join.
-        mirror = write_input(work / "mirror.jsonl", n + one, changed=one, new=one, leavers=one, change=2)
+        # After the run above the list holds n + 1%: the first 1% leave, 1% join, and 1% change again
+        # (every 100th, as above: the others keep the values the list holds).
+        mirror = write_input(
+            work / "mirror.jsonl", n + one, changed=(n + one) // 100, new=one, leavers=one, change=2
+        )
         with sandbox_child(0, 0, 0, switch) as (sandbox, _pid):
             for run, source, settings in (
                 (FIRST_EXPORT, first, {}),

@@ -69,9 +69,14 @@ class Export:
             )
         return titles
 
-    def reject(self, stream: str, titles: list[str], rejection: Rejection, record: Any) -> None:
+    def reject(
+        self, stream: str, titles: list[str], rejection: Rejection, record: Any, email: str | None = None
+    ) -> None:
+        """Write a rejected record; its person, when known by `email`, is never removed in this run."""
         self.rejects.write(stream, rejection.reason, rejection.message, record)
         self.report.reject(titles, rejection.reason)
+        if email is not None:
+            self.staging.keep(email)
 
     def stage(self, contact: Contact, titles: list[str], stream: str, record: str) -> None:
         """Stage a profile; past the limit in truncate mode, reject it instead."""
@@ -84,7 +89,7 @@ class Export:
                 "profile_limit",
                 f"beyond max_profiles = {self.settings.max_profiles:,} (on_limit_exceeded: truncate)",
             )
-            self.reject(stream, titles, rejection, record)
+            self.reject(stream, titles, rejection, record, contact.email)
             return
         self.staging.add(contact, titles, stream, record)
 

@@ -34,11 +34,13 @@ CREATE TABLE memberships (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (
 CREATE TABLE present (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (list, email))
     WITHOUT ROWID;
 CREATE TABLE held (email TEXT PRIMARY KEY, fields TEXT NOT NULL) WITHOUT ROWID;
--- The lists this run mirrors (sync_mode: mirror).
+-- The lists this run mirrors (sync_mode: mirror), and people whose records were rejected in this run.
 CREATE TABLE managed (list TEXT PRIMARY KEY) WITHOUT ROWID;
--- Members of mirrored lists who are not in their segment.
+CREATE TABLE kept (email TEXT PRIMARY KEY) WITHOUT ROWID;
+-- Members of mirrored lists who are not in their segment (and were not rejected: they may still be).
 CREATE VIEW leavers AS SELECT x.list, x.email FROM present x JOIN managed USING (list)
-    WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.list = x.list AND m.email = x.email);
+    WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.list = x.list AND m.email = x.email)
+    AND x.email NOT IN kept;
 -- Each membership with whether Autopilot holds it and whether the profile is unchanged.
 CREATE VIEW diff AS SELECT m.list, m.email, p.seq, p.unchanged,
         EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) AS held
@@ -117,6 +119,10 @@ class Staging:
     def profiles_by_list(self) -> dict[str, int]:
         """How many profiles each list should hold after the run."""
         return dict(self._db.execute("SELECT list, count(*) FROM memberships GROUP BY list"))
+
+    def keep(self, email: str) -> None:
+        """Never count this person a leaver: a record of theirs was rejected in this run."""
+        self._db.execute("INSERT OR IGNORE INTO kept (email) VALUES (?)", (email,))
 
     def mark_present(self, title: str, emails: Sequence[str]) -> None:
         """Record members a list already has in Autopilot."""
