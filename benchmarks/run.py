@@ -45,8 +45,13 @@ BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 STREAM, LIST_TITLE = "customers", "Bench customers"
 AUTOPILOT_RATE = 5  # Autopilot's documented limit, requests/second
-CONSTANT = 10  # requests a run may add to the per-profile formulas (account, lists, probe, ...)
+CONSTANT = 5  # requests a run may add to the per-profile formulas (account, lists, probe, ...)
 BULK = 100
+FIRST_EXPORT, UNCHANGED, CHANGED = "first export", "unchanged re-export", "1% changed + 1% new"
+DRY_RUN, MIRROR = "dry run of the mirror run", "mirror: 1% changed + 1% new + 1% leavers"
+RUNS = (FIRST_EXPORT, UNCHANGED, CHANGED, DRY_RUN, MIRROR)
+# Requests at N = 100,000 with bulk assignment before issue 10 (BENCHMARKS.md at commit c64a382).
+BEFORE_ISSUE_10 = {FIRST_EXPORT: 1_005, UNCHANGED: 2_002, CHANGED: 2_014}
 
 # Runs one command with stdin/stdout/stderr files and prints its wall time, CPU time and peak RSS.
 _WRAPPER = """
@@ -97,9 +102,9 @@ FIELD_MAPPING = {
 }
 
 
-def profile(i: int, changed: bool = False) -> dict[str, Any]:
-    """Fake profile number `i`, the same every run; `changed` alters two of its fields."""
-    tier = "diamond" if changed else TIERS[i * 7 % len(TIERS)]
+def profile(i: int, changed: int = 0) -> dict[str, Any]:
+    """Fake profile number `i`, the same every run; change 1 or 2 alters two of its fields."""
+    tier = ("", "diamond", "emerald")[changed] or TIERS[i * 7 % len(TIERS)]
     return {
         "customer_id": f"C{i:07d}",
         "email": f"{FIRST[i % len(FIRST)].lower()}.{LAST[i * 3 % len(LAST)].lower()}{i}@{DOMAINS[i % 3]}",
@@ -107,20 +112,27 @@ def profile(i: int, changed: bool = False) -> dict[str, Any]:
         "last_name": LAST[i * 3 % len(LAST)],
         "company": COMPANIES[i * 5 % len(COMPANIES)],
         "loyalty_tier": tier,
-        "orders": i * 13 % 200 + (1 if changed else 0),
+        "orders": i * 13 % 200 + changed,
         "lifetime_value": round((i * 7919 % 900_000) / 100, 2),
         "updated_at": f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}T12:00:00Z",
     }
 
 
-def write_input(path: Path, n: int, *, changed: int = 0, new: int = 0) -> Path:
-    """A Singer file of profiles 0..n-1 (every (n/changed)-th one changed), then `new` more."""
+def write_input(
+    path: Path, n: int, *, changed: int = 0, new: int = 0, leavers: int = 0, change: int = 1
+) -> Path:
+    """A Singer file of profiles `leavers`..n-1 (every (n/changed)-th one with `change`), then `new` more.
+
+    With `leavers`, the stream is sent whole (ACTIVATE_VERSION), as a full-table read does.
+    """
     every = n // changed if changed else 0
     with path.open("w", encoding="utf-8") as out:
         out.write(json.dumps({"type": "SCHEMA", "stream": STREAM, "schema": SCHEMA, "key_properties": []}))
         out.write("\n")
-        for i in range(n + new):
-            record = profile(i, changed=bool(every) and i < n and i % every == 0)
+        if leavers:
+            out.write(json.dumps({"type": "ACTIVATE_VERSION", "stream": STREAM, "version": 1}) + "\n")
+        for i in range(leavers, n + new):
+            record = profile(i, changed=change if every and i < n and i % every == 0 else 0)
             out.write(json.dumps({"type": "RECORD", "stream": STREAM, "record": record}) + "\n")
         out.write(json.dumps({"type": "STATE", "value": {"bookmarks": {STREAM: {"rows": n + new}}}}) + "\n")
     return path
@@ -251,8 +263,7 @@ class Bench:
     tmp: Path
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    first_counts: dict[tuple[str, int], int] = field(default_factory=dict)
-    unchanged_counts: dict[tuple[str, int], int] = field(default_factory=dict)
+    measured: dict[tuple[str, int, str], int] = field(default_factory=dict)  # (switch, N, run) → requests
 
     def add(self, *row: Any) -> None:
         self.rows.append(Row(*row))
@@ -355,16 +366,24 @@ class Bench:
     # 3. Request counts
 
     def counts(self, n: int, bulk_assignment: bool) -> None:
+        """Five runs in a row on one sandbox, each counted from the sandbox's statistics."""
         switch = "on" if bulk_assignment else "off"
         work = self.workdir(f"counts-{n}-{switch}")
+        one = n // 100
         first = write_input(work / "first.jsonl", n)
-        changed = write_input(work / "changed.jsonl", n, changed=n // 100, new=n // 100)
-        pages = math.ceil(n / BULK)
+        changed = write_input(work / "changed.jsonl", n, changed=one, new=one)
+        # After the run above the list holds n + 1%: the first 1% leave, 1% join, and 1% change again
+        # (every 100th, as above: the others keep the values the list holds).
+        mirror = write_input(
+            work / "mirror.jsonl", n + one, changed=(n + one) // 100, new=one, leavers=one, change=2
+        )
         with sandbox_child(0, 0, 0, switch) as (sandbox, _pid):
-            for run, source in (
-                ("first export", first),
-                ("unchanged re-export", first),
-                ("1% changed + 1% new", changed),
+            for run, source, settings in (
+                (FIRST_EXPORT, first, {}),
+                (UNCHANGED, first, {}),
+                (CHANGED, changed, {}),
+                (DRY_RUN, mirror, {"sync_mode": "mirror", "dry_run": True}),
+                (MIRROR, mirror, {"sync_mode": "mirror"}),
             ):
                 sandbox.reset_stats()
                 ours = run_target(
@@ -372,13 +391,13 @@ class Bench:
                     source,
                     self.workdir(f"counts-{n}-{switch}/{run[:5]}"),
                     requests_per_second=100_000,
+                    **settings,
                 )
                 by = endpoint_counts(sandbox.stats())
-                self._count_row(n, switch, run, ours, by, pages)
+                self.measured[(switch, n, run)] = sum(by.values())
+                self._count_row(n, switch, run, ours, by)
 
-    def _count_row(
-        self, n: int, switch: str, run: str, ours: Measured, by: dict[str, int], pages: int
-    ) -> None:
+    def _count_row(self, n: int, switch: str, run: str, ours: Measured, by: dict[str, int]) -> None:
         total = sum(by.values())
         reads = by.get("GET /v1/list/{list_id}/contacts", 0) + by.get(
             "GET /v1/list/{list_id}/contacts/{bookmark}", 0
@@ -386,66 +405,77 @@ class Bench:
         bulk = by.get("POST /v1/contacts", 0)
         single = by.get("POST /v1/contact", 0)
         member_posts = by.get("POST /v1/list/{list_id}/contact/{contact}", 0)
+        deletes = by.get("DELETE /v1/list/{list_id}/contact/{contact}", 0)
+        writes = sum(count for endpoint, count in by.items() if not endpoint.startswith("GET "))
         segment = ours.report["segments"].get(LIST_TITLE, {})
         added = int(segment.get("memberships_added", 0))
-        mode = ours.report.get("list_assignment")
+        removed = int(segment.get("removed", 0))
+        mode = ours.report.get("list_assignment") or "none"
         result = (
-            f"{total:,} requests: {bulk:,} bulk, {single:,} single upserts, {member_posts:,} membership "
-            f"POSTs, {reads:,} member pages; {added:,} memberships added ({mode})"
+            f"{total:,} requests: {reads:,} member pages, {bulk:,} bulk, {single:,} single upserts, "
+            f"{member_posts:,} membership POSTs, {deletes:,} DELETEs; {added:,} added, {removed:,} removed, "
+            f"{segment.get('unchanged', 0):,} unchanged ({mode})"
         )
-        new = n // 100
-        if run == "first export":
-            self.first_counts[(switch, n)] = total
+        one = n // 100
+        pages, members_before = math.ceil(n / BULK), math.ceil((n + one) / BULK)
+        # Changed profiles go in bulk; new ones too with bulk assignment, else one request each.
+        new_cost = math.ceil(2 * one / BULK) if switch == "on" else math.ceil(one / BULK) + one
+        new_formula = "⌈2%·N/100⌉" if switch == "on" else "⌈1%·N/100⌉ + 1%·N"
+        if run == FIRST_EXPORT:
             bound = pages + CONSTANT if switch == "on" else n + CONSTANT
             goal = f"≤ {'⌈N/100⌉' if switch == 'on' else 'N'} + {CONSTANT} = {bound:,}"
             met = total <= bound and added == n
-        elif run == "unchanged re-export":
-            self.unchanged_counts[(switch, n)] = total
-            bound = 2 * pages + CONSTANT
-            goal = f"≤ 2⌈N/100⌉ + {CONSTANT} = {bound:,}, 0 membership writes"
-            met = total <= bound and added == 0 and member_posts == 0 and single == 0
+        elif run == UNCHANGED:
+            bound = pages + CONSTANT
+            goal = f"≤ ⌈N/100⌉ + {CONSTANT} = {bound:,}, 0 writes"
+            met = total <= bound and writes == 0
+        elif run == CHANGED:
+            bound = pages + new_cost + CONSTANT
+            goal = f"≤ ⌈N/100⌉ + {new_formula} + {CONSTANT} = {bound:,}; adds {one:,}"
+            met = total <= bound and added == one
+        elif run == DRY_RUN:
+            bound = members_before + 3
+            goal = f"only GETs, ≤ ⌈M/100⌉ + 3 = {bound:,} (M = N + 1% members)"
+            met = total <= bound and writes == 0
         else:
-            extra = math.ceil(new / BULK) if switch == "on" else new
-            bound = 2 * pages + extra + CONSTANT
-            goal = f"≤ 2⌈N/100⌉ + {extra:,} + {CONSTANT} = {bound:,}; adds {new:,} memberships"
-            met = total <= bound and added == new
+            bound = members_before + new_cost + CONSTANT + one
+            goal = f"≤ ⌈M/100⌉ + {new_formula} + {CONSTANT} + {one:,} leavers = {bound:,}; removes {one:,}"
+            met = total <= bound and deletes == one and removed == one and added == one
         self.add(f"3 requests, N = {n:,}, bulk assignment {switch}", run, result, goal, met)
 
     # 4. Extrapolation to Autopilot's 5 r/s
 
     def extrapolate(self, n: int) -> None:
-        """The N-profile first export at 5 r/s, from the counts measured in scenario 3."""
-        for switch, label in (("on", "bulk list assignment"), ("off", "per-contact assignment")):
-            per_profile = _bulk_requests if switch == "on" else _one_each
-            measured = sorted(size for mode, size in self.first_counts if mode == switch)
-            if not measured:
+        """Each run of scenario 3 for N profiles at 5 r/s, next to the figures before issue 10."""
+        name = f"4 at {AUTOPILOT_RATE} r/s, N = {n:,}"
+        for run in RUNS:
+            if ("on", n, run) not in self.measured:
                 continue
-            if n in measured:
-                count, how = self.first_counts[(switch, n)], "measured"
-            else:
-                # The same constant on top of the per-profile part measured at a smaller N.
-                size = measured[-1]
-                count = self.first_counts[(switch, size)] - per_profile(size) + per_profile(n)
-                how = f"{self.first_counts[(switch, size)]:,} measured at N = {size:,}, scaled"
-            self._at_five(n, f"first export, {label}", count, how)
-        if ("on", n) in self.unchanged_counts:
-            self._at_five(
-                n, "unchanged re-export (either mode)", self.unchanged_counts[("on", n)], "measured"
+            count = self.measured[("on", n, run)]
+            before = BEFORE_ISSUE_10.get(run) if n == 100_000 else None
+            then = f"; before: {before:,} requests → {_duration(before / AUTOPILOT_RATE)}" if before else ""
+            self.add(name, f"{run}, bulk list assignment", f"{self._at_five(count)}{then}")
+        measured = sorted(size for mode, size, run in self.measured if mode == "off" and run == FIRST_EXPORT)
+        if measured:
+            size = measured[-1]
+            at_size = self.measured[("off", size, FIRST_EXPORT)]
+            self.add(
+                name,
+                f"{FIRST_EXPORT}, per-contact assignment ({at_size:,} measured at N = {size:,}, scaled)",
+                self._at_five(at_size - size + n),  # N + the constant measured at `size`
             )
         self.add(
-            f"4 at {AUTOPILOT_RATE} r/s, N = {n:,}",
+            name,
             "today's connector (one request per profile, 'can take several hours')",
             f"{n:,} requests → {_duration(n / AUTOPILOT_RATE)}",
         )
 
-    def _at_five(self, n: int, what: str, count: int, how: str) -> None:
+    @staticmethod
+    def _at_five(count: int) -> str:
         seconds = count / AUTOPILOT_RATE
-        self.add(
-            f"4 at {AUTOPILOT_RATE} r/s, N = {n:,}",
-            what,
-            f"{count:,} requests ({how}) → {_duration(seconds)} at exactly {AUTOPILOT_RATE} r/s, "
-            f"{_duration(seconds * (1 + DEFAULT_MARGIN))} at the target's pace ({AUTOPILOT_RATE} per "
-            f"{1 + DEFAULT_MARGIN:g} s)",
+        return (
+            f"{count:,} requests → {_duration(seconds)} at exactly {AUTOPILOT_RATE} r/s, "
+            f"{_duration(seconds * (1 + DEFAULT_MARGIN))} at the target's pace"
         )
 
     # 5. Sandbox throughput
@@ -476,14 +506,6 @@ class Bench:
             "≥ 200 requests/s",
             merge >= 200,
         )
-
-
-def _bulk_requests(size: int) -> int:
-    return math.ceil(size / BULK)
-
-
-def _one_each(size: int) -> int:
-    return size
 
 
 def _duration(seconds: float) -> str:

@@ -98,13 +98,14 @@ def reasons(rejected: dict[str, int]) -> str:
 
 def print_summary(report: dict[str, Any]) -> None:
     """The per-segment figures of the run report as a table, then the totals."""
-    columns = ["records", "profiles", "upserted", "memberships_added", "memberships_present"]
+    columns = [
+        "records", "profiles", "upserted", "unchanged", "memberships_added", "memberships_present", "removed",
+    ]  # fmt: skip
+    sizes = [7, 8, 8, 9, 5, 7, 7]
     width = max(len("Segment"), *(len(title) for title in report["segments"]))
-    print(f"{'Segment':<{width}}  records  profiles  upserted  added  present  rejected")
+    print(f"{'Segment':<{width}}  records  profiles  upserted  unchanged  added  present  removed  rejected")
     for title, figures in report["segments"].items():
-        numbers = "  ".join(
-            f"{figures[column]:>{size}}" for column, size in zip(columns, [7, 8, 8, 5, 7], strict=True)
-        )
+        numbers = "  ".join(f"{figures[column]:>{size}}" for column, size in zip(columns, sizes, strict=True))
         print(f"{title:<{width}}  {numbers}  {reasons(figures['rejected'])}")
     requests = report["requests"]
     print(

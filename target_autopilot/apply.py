@@ -1,4 +1,4 @@
-"""Apply: bring Autopilot to the plan — lists, current members, upserts and memberships.
+"""Apply: bring Autopilot Classic to the plan — lists, current members, upserts, memberships, removals.
 
 Requests run a few at a time on a thread pool, all through the one rate-limited client. Results are
 handled on the calling thread, which is also the only one that reads or writes staging.
@@ -12,12 +12,12 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from target_autopilot import plan
+from target_autopilot import classic_read, plan
 from target_autopilot.client import Answer, AutopilotClient, RequestFailed
 from target_autopilot.errors import ApiRefused, ApiUnavailable
 from target_autopilot.refusals import RefusalWatch
@@ -36,8 +36,10 @@ class Outcome:
 
     added: Counter[str] = field(default_factory=Counter)
     present: Counter[str] = field(default_factory=Counter)
+    removed: Counter[str] = field(default_factory=Counter)
     accepted: list[StagedProfile] = field(default_factory=list)
     rejected: list[tuple[StagedProfile, str, str]] = field(default_factory=list)
+    refused_removals: list[tuple[plan.Removal, str]] = field(default_factory=list)
 
 
 def workers_for(requests_per_second: float) -> int:
@@ -56,8 +58,10 @@ class Applier:
         rejects: RejectedFile,
         report: Report,
         logger: logging.Logger,
+        managed: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
+        self.managed = managed or {}  # title of each list mirrored in this run → its stream
         self.client = client
         self.staging = staging
         self.rejects = rejects
@@ -78,24 +82,44 @@ class Applier:
     def _apply(self) -> None:
         self._check_account()
         titles = self.staging.lists()
+        existing = classic_read.read_lists(self.client, self.logger)
+        found = {title: existing[title] for title in sorted({*titles, *self.managed}) if title in existing}
+        self.list_ids.update(found)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="apply") as pool:
-            created = self._resolve_lists(titles)
-            self._read_members([title for title in titles if title not in created], pool)
-            for title, count in self.staging.present_by_list().items():
-                self.report.segment(title).memberships_present = count
+            classic_read.hold_members(self.client, found, self.staging, pool)
+            diff = plan.diff(self.staging, found, self.managed, examples=self.settings.dry_run)
+            self.report.planned(diff)
+            if self.settings.dry_run:
+                self._dry_run(diff)
+                return
+            plan.check_guard(diff, self.settings.max_removal_fraction)
+            for title in titles:
+                if title not in existing:
+                    self.list_ids[title] = self._create_list(title)
+                    self.logger.info("Created list %r (%s)", title, self.list_ids[title])
             mode = self.settings.list_assignment
             if mode == "auto":
                 mode = self._probe_bulk_assignment(pool)
             self.report.list_assignment = mode
-            total = plan.request_estimate(self.staging, mode)
+            total = plan.request_estimate(self.staging, mode, diff)
             self.logger.info(
-                "Applying: about %s at up to %g requests/s (list assignment: %s)",
+                "Applying: about %s at up to %g requests/s (list assignment: %s; "
+                "%d profiles unchanged, not sent; %d removals)",
                 plural(total, "request"),
                 self.settings.requests_per_second,
                 mode,
+                self.staging.unchanged_count(),
+                diff.removals,
             )
             with Progress(self.logger, total, self.client.counts):
                 self._execute(plan.units(self.staging, mode), pool)
+                self._execute(plan.removals(self.staging), pool)
+
+    def _dry_run(self, diff: plan.Plan) -> None:
+        over = diff.over_guard(self.settings.max_removal_fraction)
+        if over:
+            self.report.guard = plan.guard_message(over, self.settings.max_removal_fraction)
+            self.logger.warning("Dry run: a real run would stop here. %s", self.report.guard)
 
     # Account and lists
 
@@ -104,40 +128,6 @@ class Applier:
         answer = self.client.call("GET", "account", endpoint="/account")
         if not answer.ok:
             self.logger.warning("GET /account answered %d (%s); going on", answer.status, answer.message)
-
-    def _read_lists(self) -> dict[str, str]:
-        answer = self.client.call("GET", "lists", endpoint="/lists")
-        if not answer.ok:
-            raise ApiRefused(f"Autopilot refused to list the account's lists: {answer.message}")
-        found: dict[str, str] = {}
-        duplicated: Counter[str] = Counter()
-        for item in answer.body.get("lists") or []:
-            title, list_id = item.get("title"), item.get("list_id")
-            if isinstance(title, str) and isinstance(list_id, str):
-                duplicated[title] += 1
-                found.setdefault(title, list_id)
-        for title, count in duplicated.items():
-            if count > 1:
-                self.logger.warning(
-                    "Autopilot holds %d lists titled %r; using the first (%s)",
-                    count,
-                    title,
-                    found[title],
-                )
-        return found
-
-    def _resolve_lists(self, titles: list[str]) -> set[str]:
-        """Find each list by exact title, creating the missing ones; return the titles created."""
-        existing = self._read_lists()
-        created = set()
-        for title in titles:
-            if title in existing:
-                self.list_ids[title] = existing[title]
-            else:
-                self.list_ids[title] = self._create_list(title)
-                created.add(title)
-                self.logger.info("Created list %r (%s)", title, self.list_ids[title])
-        return created
 
     def _create_list(self, title: str) -> str:
         # POST /list is not idempotent: after a failure it may have run anyway, so look before
@@ -149,12 +139,12 @@ class Applier:
                 )
             except RequestFailed:
                 time.sleep(random.uniform(0, min(15.0, 0.5 * 2**attempt)))  # noqa: S311
-                if (found := self._read_lists().get(title)) is not None:
+                if (found := self._list_titled(title)) is not None:
                     return found
                 continue
             if answer.ok and isinstance(answer.body.get("list_id"), str):
                 return str(answer.body["list_id"])
-            if answer.status == 409 and (found := self._read_lists().get(title)) is not None:
+            if answer.status == 409 and (found := self._list_titled(title)) is not None:
                 return found
             raise ApiRefused(f"Autopilot refused to create the list {title!r}: {answer.message}")
         raise ApiUnavailable(
@@ -162,26 +152,8 @@ class Applier:
             "Nothing else was sent and no STATE was written: run the export again later."
         )
 
-    def _read_members(self, titles: list[str], pool: ThreadPoolExecutor) -> None:
-        reads = {title: pool.submit(self._members_of, self.list_ids[title]) for title in titles}
-        for title, future in reads.items():
-            self.staging.mark_present(title, future.result())
-
-    def _members_of(self, list_id: str) -> list[str]:
-        emails: list[str] = []
-        segments = ["list", list_id, "contacts"]
-        seen: set[str] = set()
-        while True:
-            answer = self.client.call("GET", *segments, endpoint="/list/{list_id}/contacts")
-            if not answer.ok:
-                raise ApiRefused(f"Autopilot refused to list the members of {list_id}: {answer.message}")
-            contacts = answer.body.get("contacts") or []
-            emails += [c["Email"] for c in contacts if isinstance(c.get("Email"), str)]
-            bookmark = answer.body.get("bookmark")
-            if not contacts or not isinstance(bookmark, str) or bookmark in seen:
-                return emails
-            seen.add(bookmark)
-            segments = ["list", list_id, "contacts", bookmark]
+    def _list_titled(self, title: str) -> str | None:
+        return classic_read.read_lists(self.client, self.logger).get(title)
 
     # Choosing how memberships are written
 
@@ -210,7 +182,7 @@ class Applier:
         if check.status == 200:
             self.logger.info("Autopilot assigns lists inside bulk upserts: memberships ride along them")
             self._settle(outcome)
-            self.staging.mark_present(title, [p.email for p in outcome.accepted])
+            self._probed(title, outcome.accepted)
             return "bulk"
         self.logger.warning(
             "Autopilot ignores list assignment inside bulk upserts for this account: writing each "
@@ -219,8 +191,14 @@ class Applier:
         outcome.added[title] -= len(outcome.accepted)
         self._settle(outcome)
         self._execute([plan.Membership(profile, title) for profile in outcome.accepted], pool)
-        self.staging.mark_present(title, [p.email for p in outcome.accepted])
+        self._probed(title, outcome.accepted)
         return "per_contact"
+
+    def _probed(self, title: str, accepted: list[StagedProfile]) -> None:
+        """The probe's profiles are upserted and in the list: the plan's units must skip them."""
+        emails = [profile.email for profile in accepted]
+        self.staging.mark_present(title, emails)
+        self.staging.mark_stored(emails)
 
     # Running units
 
@@ -254,9 +232,15 @@ class Applier:
             self.report.added(title, count)
         for title, count in outcome.present.items():
             self.report.present(title, count)
+        for title, count in outcome.removed.items():
+            self.report.removed(title, count)
 
     def _record(self, outcome: Outcome) -> None:
         """Write the rejections (on the calling thread, which alone reads staging)."""
+        for removal, message in outcome.refused_removals:
+            record = {"email": removal.email, "list": removal.list_title}
+            self.rejects.write(self.managed.get(removal.list_title, ""), "removal_rejected", message, record)
+            self.report.reject([removal.list_title], "removal_rejected")
         for profile, reason, message in outcome.rejected:
             if reason == "api_rejected":
                 if profile.email in self.report.api_rejected:
@@ -276,6 +260,8 @@ class Applier:
                 self._bulk(unit.profiles, unit.list_title, outcome)
             elif isinstance(unit, plan.ContactUpsert):
                 self._contact(unit.profile, unit.list_titles, outcome)
+            elif isinstance(unit, plan.Removal):
+                self._remove(unit, outcome)
             else:
                 self._membership(unit.profile, unit.list_title, outcome)
         finally:
@@ -351,6 +337,22 @@ class Applier:
         else:
             message = _refusal(f"add to list {title!r}", answer.status, answer.message)
             outcome.rejected.append((profile, "membership_rejected", message))
+
+    def _remove(self, removal: plan.Removal, outcome: Outcome) -> None:
+        answer = self.client.call(
+            "DELETE",
+            "list",
+            self.list_ids[removal.list_title],
+            "contact",
+            removal.email,
+            endpoint="/list/{list_id}/contact/{email}",
+        )
+        # A retried DELETE that had already taken effect answers not_modified or 404: done either way.
+        if answer.ok or answer.status == 404:
+            outcome.removed[removal.list_title] += 1
+        else:
+            message = _refusal(f"remove from list {removal.list_title!r}", answer.status, answer.message)
+            outcome.refused_removals.append((removal, message))
 
 
 def _skipped(profiles: list[StagedProfile], body: dict[str, Any]) -> set[str]:

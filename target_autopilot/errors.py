@@ -17,6 +17,10 @@ class ProfileLimitExceeded(ExportError):
     """More distinct profiles than `max_profiles` with `on_limit_exceeded: fail`."""
 
 
+class RemovalGuardTripped(ExportError):
+    """Mirror mode would remove more of a list's members than `max_removal_fraction` allows."""
+
+
 class AuthError(ExportError):
     """Autopilot refused the API key (401). The key itself never appears in the message."""
 

@@ -33,8 +33,10 @@ class Export:
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
         self._custom_fields: set[MappedField] = set()
+        self._activated: set[str] = set()
+        self._titles_by_stream: dict[str, set[str]] = {}
 
-    # Called by the sinks while the input is read
+    # Called by the target and the sinks while the input is read
 
     def register_stream(self, stream: str, schema: Mapping[str, Any], mapping: StreamMapping) -> None:
         self._stream_properties[stream] = set(schema.get("properties") or {})
@@ -42,11 +44,21 @@ class Export:
             MappedField(spec.key, spec.source, stream) for spec in mapping.fields if spec.is_custom
         }
 
+    def activate_version(self, stream: str) -> None:
+        """The tap sent ACTIVATE_VERSION for `stream`: this run holds the whole of it."""
+        self._activated.add(stream)
+
     def lists_for(self, stream: str, record: Mapping[str, Any]) -> list[str] | Rejection:
         """The list titles a record belongs to, or why it belongs to none."""
         prop = self.settings.segment_property
         if prop is None:
             return [self.settings.segments.get(stream, stream)]
+        titles = self._titles_of(record, prop)
+        if isinstance(titles, list):
+            self._titles_by_stream.setdefault(stream, set()).update(titles)
+        return titles
+
+    def _titles_of(self, record: Mapping[str, Any], prop: str) -> list[str] | Rejection:
         value = record.get(prop)
         values = value if isinstance(value, list) else [value]
         if any(item is not None and not isinstance(item, str) for item in values):
@@ -64,9 +76,14 @@ class Export:
             )
         return titles
 
-    def reject(self, stream: str, titles: list[str], rejection: Rejection, record: Any) -> None:
+    def reject(
+        self, stream: str, titles: list[str], rejection: Rejection, record: Any, email: str | None = None
+    ) -> None:
+        """Write a rejected record; its person, when known by `email`, is never removed in this run."""
         self.rejects.write(stream, rejection.reason, rejection.message, record)
         self.report.reject(titles, rejection.reason)
+        if email is not None:
+            self.staging.keep(email)
 
     def drop_value(self, stream: str, titles: list[str], dropped: DroppedValue, record: Any) -> None:
         """Record a value left out of an exported contact."""
@@ -85,7 +102,7 @@ class Export:
                 "profile_limit",
                 f"beyond max_profiles = {self.settings.max_profiles:,} (on_limit_exceeded: truncate)",
             )
-            self.reject(stream, titles, rejection, record)
+            self.reject(stream, titles, rejection, record, contact.email)
             return
         self.staging.add(contact, titles, stream, record)
 
@@ -108,7 +125,8 @@ class Export:
                 profiles,
                 self.report.rejected["profile_limit"],
             )
-        if profiles:
+        managed = self.managed_lists()
+        if profiles or managed:
             self.client = AutopilotClient(
                 self.settings.api_url,
                 self.settings.api_key,
@@ -117,11 +135,53 @@ class Export:
                 connections=workers_for(self.settings.requests_per_second),
             )
             fieldtypes.check(self._custom_fields, self.client, self.logger)
-            Applier(self.settings, self.client, self.staging, self.rejects, self.report, self.logger).run()
+            applier = Applier(
+                self.settings, self.client, self.staging, self.rejects, self.report, self.logger, managed
+            )
+            applier.run()
+        if self.settings.dry_run:
+            return
         for figures in self.report.segments.values():
-            figures.upserted = figures.profiles - figures.rejected["api_rejected"]
+            figures.upserted = figures.profiles - figures.unchanged - figures.rejected["api_rejected"]
         self.report.applied = True
         self._check_rejected_fraction()
+
+    def managed_lists(self) -> dict[str, str]:
+        """The lists mirrored in this run (title → the complete stream that names it).
+
+        A list is mirrored when a stream received complete names it and no stream received
+        incomplete in this run does (that one's other members may simply not have been sent).
+        """
+        if self.settings.sync_mode != "mirror":
+            return {}
+        sent = list(self._stream_properties)
+        complete = self._activated if self.settings.complete_streams == "activate_version" else set(sent)
+        managed: dict[str, str] = {}
+        partial: set[str] = set()
+        for stream in sent:
+            if self.settings.segment_property is None:
+                titles = {self.settings.segments.get(stream, stream)}
+            else:
+                titles = self._titles_by_stream.get(stream, set())
+                titles |= set(self.settings.managed_lists.get(stream, []))
+            if stream in complete:
+                for title in sorted(titles):
+                    managed.setdefault(title, stream)
+            else:
+                partial |= titles
+        left = sorted(title for title in managed if title in partial)
+        if left:
+            self.logger.warning(
+                "Not mirroring %s: an incomplete stream of this run also feeds them",
+                ", ".join(map(repr, left)),
+            )
+        mirrored = {title: stream for title, stream in managed.items() if title not in partial}
+        self.logger.info(
+            "sync_mode mirror: mirroring %s; streams received complete: %s",
+            ", ".join(map(repr, sorted(mirrored))) or "no list",
+            ", ".join(sorted(complete & set(sent))) or "none",
+        )
+        return mirrored
 
     def summary(self, status: str) -> dict[str, Any]:
         return self.report.to_dict(self.client.counts if self.client else None, status)

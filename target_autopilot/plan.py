@@ -1,25 +1,35 @@
-"""The plan: the profile limit, and the requests that bring Autopilot's lists to the staged state.
+"""The plan: the profile limit, what each list should hold diffed against what it holds, and the work.
 
-Work comes as units, generated lazily from staging so memory stays flat:
-- `BulkUpsert`: up to 100 profiles in one `POST /contacts`; with `list_title` set, every item carries
-  that list's id in `_autopilot_list` (memberships ride along the upsert);
-- `ContactUpsert`: one `POST /contact` carrying the first missing list, then one membership `POST`
-  for each further list (used when bulk items cannot assign lists);
-- `Membership`: one membership `POST` for a contact already upserted.
+The diff (`Plan`, one `SegmentPlan` per list) is in terms of list titles and emails, whatever the
+API: what staging says each segment holds, against what an API-specific reader recorded that
+Autopilot holds (members and their stored fields, see `holdings`). The mirror guard checks it
+before any write.
+
+Work comes as units, generated lazily from staging so memory stays flat; the apply layer of an
+API turns each into requests:
+- `BulkUpsert`: up to 100 profiles upserted at once; with `list_title` set, the memberships of that
+  list ride along the upsert;
+- `ContactUpsert`: one profile upserted with its first missing list, then each further list added
+  (for an API that cannot assign lists in bulk);
+- `Membership`: a list membership for a profile already upserted, or unchanged;
+- `Removal`: one member of a mirrored list who left its segment, to take off that list.
+
+Profiles whose stored fields already equal what would be sent are not upserted again.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Generator, Iterable, Iterator
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
 
-from target_autopilot.errors import ProfileLimitExceeded
+from target_autopilot.errors import ProfileLimitExceeded, RemovalGuardTripped
 from target_autopilot.staging import StagedProfile, Staging
 
 BULK_LIMIT = 100  # Autopilot refuses bulk upserts of 101 contacts or more.
+EXAMPLES = 20  # example emails per category in a dry run's report
 
 T = TypeVar("T")
 
@@ -42,7 +52,100 @@ class Membership:
     list_title: str
 
 
-Unit = BulkUpsert | ContactUpsert | Membership
+@dataclass(frozen=True)
+class Removal:
+    list_title: str
+    email: str
+
+
+Unit = BulkUpsert | ContactUpsert | Membership | Removal
+
+
+@dataclass(frozen=True)
+class SegmentPlan:
+    """One list: what it holds now and what the run changes in it."""
+
+    title: str
+    exists: bool  # False: the list would be created
+    managed: bool  # mirrored in this run: its leavers are removed
+    members_now: int  # members Autopilot holds (0 for a list to create)
+    profiles: int  # profiles the segment holds in this run
+    to_add: int  # profiles of the segment not yet members
+    to_update: int  # members whose stored fields differ from what would be sent
+    unchanged: int  # members with nothing to send
+    to_remove: int  # members who left the segment (managed lists only)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def over_guard(self, max_fraction: float) -> bool:
+        """Whether the removals exceed `max_fraction` of the current members."""
+        return self.to_remove > max_fraction * self.members_now
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The diff of every list the run touches: staged segments against what Autopilot holds."""
+
+    segments: dict[str, SegmentPlan]
+    unchanged: int = 0  # profiles that need no request at all
+
+    @property
+    def removals(self) -> int:
+        return sum(segment.to_remove for segment in self.segments.values())
+
+    def over_guard(self, max_fraction: float) -> list[SegmentPlan]:
+        """The lists that would lose more than `max_fraction` of their members."""
+        return [s for s in self.segments.values() if s.managed and s.over_guard(max_fraction)]
+
+
+def diff(
+    staging: Staging, existing: Collection[str], managed: Collection[str], *, examples: bool = False
+) -> Plan:
+    """Diff the staged segments against what Autopilot holds (recorded in staging by a reader).
+
+    `existing`: titles of lists that exist; `managed`: titles of lists mirrored in this run.
+    """
+    staging.mark_unchanged()
+    staging.set_managed([title for title in managed if title in existing])
+    counts = staging.segment_counts()
+    held = staging.held_by_list()
+    leavers = staging.leavers_by_list()
+    segments = {}
+    for title in sorted(set(counts) | set(managed)):
+        profiles, to_add, same = counts.get(title, (0, 0, 0))
+        segments[title] = SegmentPlan(
+            title=title,
+            exists=title in existing,
+            managed=title in managed,
+            members_now=held.get(title, 0),
+            profiles=profiles,
+            to_add=to_add,
+            to_update=profiles - to_add - same,
+            unchanged=same,
+            to_remove=leavers.get(title, 0),
+            examples=staging.examples(title, EXAMPLES) if examples else {},
+        )
+    return Plan(segments, staging.unchanged_count())
+
+
+def check_guard(plan: Plan, max_fraction: float) -> None:
+    """Stop before any write when a mirrored list would lose more than `max_fraction` of its members."""
+    over = plan.over_guard(max_fraction)
+    if over:
+        raise RemovalGuardTripped(guard_message(over, max_fraction) + " Nothing was written to Autopilot.")
+
+
+def guard_message(over: list[SegmentPlan], max_fraction: float) -> str:
+    """What the guard says about the lists over it."""
+    lists = "; ".join(
+        f"{s.title!r} holds {s.members_now:,} members and would lose {s.to_remove:,}"
+        + (" (its segment arrived empty)" if s.profiles == 0 else "")
+        for s in over
+    )
+    return (
+        f"Mirror guard: a list would lose more than max_removal_fraction = {max_fraction:g} of its "
+        f"members: {lists}. If the source is right, raise max_removal_fraction (1 turns the guard "
+        "off) for this run; preview with dry_run: true."
+    )
 
 
 def check_limit(profiles: int, max_profiles: int) -> None:
@@ -70,16 +173,26 @@ def units(staging: Staging, mode: str) -> Generator[Unit, None, None]:
         if batch:
             yield BulkUpsert(batch, current)
     else:
-        for profile, titles in staging.profiles_missing_lists():
-            yield ContactUpsert(profile, titles)
+        for profile, titles, unchanged in staging.profiles_missing_lists():
+            if unchanged:
+                for title in titles:
+                    yield Membership(profile, title)
+            else:
+                yield ContactUpsert(profile, titles)
     for chunk in chunked(staging.complete_profiles(), BULK_LIMIT):
         yield BulkUpsert(chunk)
 
 
-def request_estimate(staging: Staging, mode: str) -> int:
-    """How many requests `units(staging, mode)` will cost when nothing fails."""
+def removals(staging: Staging) -> Iterator[Removal]:
+    """Every leaver of every managed list, list by list."""
+    for title, email in staging.leavers():
+        yield Removal(title, email)
+
+
+def request_estimate(staging: Staging, mode: str, plan: Plan) -> int:
+    """How many requests `units(staging, mode)` and the removals will cost when nothing fails."""
     missing = staging.missing_by_list()
-    complete = math.ceil(staging.complete_count() / BULK_LIMIT)
+    complete = math.ceil(staging.complete_count() / BULK_LIMIT) + plan.removals
     if mode == "bulk":
         return complete + sum(math.ceil(count / BULK_LIMIT) for count in missing.values())
     return complete + sum(missing.values())

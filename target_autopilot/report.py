@@ -9,9 +9,12 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from target_autopilot.client import RequestCounts
+
+if TYPE_CHECKING:
+    from target_autopilot.plan import Plan
 
 
 @dataclass
@@ -23,8 +26,11 @@ class SegmentFigures:
     upserted: int = 0
     memberships_added: int = 0
     memberships_present: int = 0
+    unchanged: int = 0
+    removed: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     values_dropped: int = 0
+    plan: dict[str, Any] = field(default_factory=dict)
 
 
 class Report:
@@ -44,6 +50,8 @@ class Report:
         self.applied = False
         self.failure: str | None = None
         self.files: dict[str, str] = {}
+        self.unchanged = 0
+        self.guard: str | None = None  # in a dry run: what the mirror guard would say
         self._lock = threading.Lock()
 
     def segment(self, title: str) -> SegmentFigures:
@@ -82,6 +90,29 @@ class Report:
         with self._lock:
             self.accepted.update(emails)
 
+    def removed(self, title: str, count: int = 1) -> None:
+        with self._lock:
+            self.segments.setdefault(title, SegmentFigures()).removed += count
+
+    def planned(self, plan: Plan) -> None:
+        """Note the plan's figures for each list it touches."""
+        self.unchanged = plan.unchanged
+        for title, planned in plan.segments.items():
+            figures = self.segment(title)
+            figures.unchanged = planned.unchanged
+            figures.memberships_present = planned.to_update + planned.unchanged
+            figures.plan = {
+                "list": "exists" if planned.exists else "would be created" if planned.profiles else "absent",
+                "mirrored": planned.managed,
+                "members_now": planned.members_now,
+                "to_add": planned.to_add,
+                "to_update": planned.to_update,
+                "unchanged": planned.unchanged,
+                "to_remove": planned.to_remove,
+            }
+            if planned.examples:
+                figures.plan["examples"] = planned.examples
+
     def to_dict(self, counts: RequestCounts | None, status: str) -> dict[str, Any]:
         """The run summary as JSON-ready data."""
         return {
@@ -92,10 +123,12 @@ class Report:
             "profiles": self.profiles,
             "failure": self.failure,
             "upserted": len(self.accepted),
+            "unchanged": self.unchanged,
             "rejected": dict(self.rejected),
             "values_dropped": self.values_dropped,
             "list_assignment": self.list_assignment or None,
             "files": dict(self.files),
+            **({"guard": self.guard} if self.guard else {}),
             "requests": {
                 "sent": counts.requests if counts else 0,
                 "answered": counts.answered if counts else 0,
@@ -112,8 +145,11 @@ class Report:
                     "upserted": figures.upserted if self.applied else None,
                     "memberships_added": figures.memberships_added,
                     "memberships_present": figures.memberships_present,
+                    "unchanged": figures.unchanged,
+                    "removed": figures.removed,
                     "rejected": dict(figures.rejected),
                     "values_dropped": figures.values_dropped,
+                    "plan": figures.plan,
                 }
                 for title, figures in sorted(self.segments.items())
             },
@@ -122,25 +158,30 @@ class Report:
     def log_summary(self, logger: logging.Logger, summary: dict[str, Any]) -> None:
         """Log the summary, one line per segment, then the totals."""
         for title, figures in summary["segments"].items():
+            if summary["status"] == "dry_run":
+                _log_planned(logger, title, figures)
+                continue
             upserted = "?" if figures["upserted"] is None else figures["upserted"]
             logger.info(
-                "Segment %r: %d records, %d profiles, %s upserted, %d memberships added, "
-                "%d already present, rejected %s, %d values dropped",
+                "Segment %r: %d records, %d profiles, %s upserted, %d unchanged, %d memberships added, "
+                "%d already present, %d removed, rejected %s, %d values dropped",
                 title,
                 figures["records"],
                 figures["profiles"],
                 upserted,
+                figures["unchanged"],
                 figures["memberships_added"],
                 figures["memberships_present"],
+                figures["removed"],
                 _reasons(figures["rejected"]),
                 figures["values_dropped"],
             )
         requests = summary["requests"]
         logger.info(
-            "Export %s in %.1f s: %d records, %d profiles, %d contacts accepted by Autopilot, rejected %s, "
+            "%s in %.1f s: %d records, %d profiles, %d contacts accepted by Autopilot, rejected %s, "
             "%d values dropped; %s answered, %s without an answer (connection failures), "
             "%d retries (%d after 429)%s",
-            summary["status"],
+            "Dry run completed" if summary["status"] == "dry_run" else f"Export {summary['status']}",
             summary["duration_seconds"],
             summary["records"],
             summary["profiles"],
@@ -172,6 +213,26 @@ class Report:
 def plural(number: int, noun: str) -> str:
     """'1 request', '2 requests'."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _log_planned(logger: logging.Logger, title: str, figures: dict[str, Any]) -> None:
+    plan = figures["plan"]
+    if not plan:  # every record of the segment was rejected: no list to touch
+        logger.info("Dry run, segment %r: nothing to send; rejected %s", title, _reasons(figures["rejected"]))
+        return
+    logger.info(
+        "Dry run, segment %r: list %s%s; %d members now; %d to add, %d to update, %d unchanged, "
+        "%d to remove; rejected %s",
+        title,
+        plan["list"],
+        " (mirrored)" if plan["mirrored"] else "",
+        plan["members_now"],
+        plan["to_add"],
+        plan["to_update"],
+        plan["unchanged"],
+        plan["to_remove"],
+        _reasons(figures["rejected"]),
+    )
 
 
 def _reasons(rejected: dict[str, int]) -> str:

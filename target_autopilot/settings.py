@@ -15,6 +15,8 @@ DEFAULT_API_URL = "https://api2.autopilothq.com/v1"
 LIST_ASSIGNMENTS = ("auto", "bulk", "per_contact")
 LIMIT_MODES = ("fail", "truncate")
 INVALID_VALUE_MODES = ("drop_value", "reject_record")
+SYNC_MODES = ("add", "mirror")
+COMPLETENESS = ("activate_version", "sent")
 
 SCHEMA = th.PropertiesList(
     th.Property(
@@ -143,6 +145,54 @@ SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "sync_mode",
+        th.StringType(allowed_values=list(SYNC_MODES)),
+        default="add",
+        description=(
+            "`add`: lists only gain members. `mirror`: after the additions, the members of each list "
+            "whose segment arrived complete (see `complete_streams`) who are not in that segment are "
+            "removed from that list (never deleted or unsubscribed)."
+        ),
+    ),
+    th.Property(
+        "complete_streams",
+        th.StringType(allowed_values=list(COMPLETENESS)),
+        default="activate_version",
+        description=(
+            "Which streams hold their whole segment in a run (only their lists are mirrored): "
+            "`activate_version`, those the tap sent ACTIVATE_VERSION for (a full-table read); "
+            "`sent`, every stream the tap sent (right for file taps that re-read whole files, "
+            "wrong for incremental reads)."
+        ),
+    ),
+    th.Property(
+        "max_removal_fraction",
+        th.NumberType,
+        default=0.5,
+        description=(
+            "Mirror guard: when a list would lose more than this share of its current members, "
+            "the run stops before any write, naming the list. `1` turns the guard off."
+        ),
+    ),
+    th.Property(
+        "managed_lists",
+        th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
+        description=(
+            "With `segment_property` and `mirror`: stream name → the list names its records may "
+            "take. When the stream arrives complete these lists are mirrored too, so a list no "
+            "record names any more is emptied (within the guard)."
+        ),
+    ),
+    th.Property(
+        "dry_run",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Read Autopilot and plan the whole export, then stop: nothing is written to Autopilot "
+            "and no STATE is emitted. The plan per segment is logged and written to `report_path`."
+        ),
+    ),
+    th.Property(
         "notify",
         th.BooleanType,
         description="When set, sent to Autopilot as `notify` with every contact (false silences REST hooks).",
@@ -172,6 +222,11 @@ class Settings:
     rejected_records_path: str = "autopilot-rejected.jsonl"
     report_path: str | None = None
     notify: bool | None = None
+    sync_mode: str = "add"
+    complete_streams: str = "activate_version"
+    max_removal_fraction: float = 0.5
+    managed_lists: Mapping[str, list[str]] = field(default_factory=dict)
+    dry_run: bool = False
 
     def __repr__(self) -> str:
         return f"Settings(api_url={self.api_url!r}, api_key='***')"
@@ -195,6 +250,13 @@ class Settings:
             rejected_records_path=config.get("rejected_records_path") or "autopilot-rejected.jsonl",
             report_path=config.get("report_path") or None,
             notify=config.get("notify"),
+            sync_mode=config.get("sync_mode") or "add",
+            complete_streams=config.get("complete_streams") or "activate_version",
+            max_removal_fraction=float(config.get("max_removal_fraction", 0.5)),
+            managed_lists={
+                stream: list(titles) for stream, titles in (config.get("managed_lists") or {}).items()
+            },
+            dry_run=bool(config.get("dry_run", False)),
         )
 
     def problems(self) -> list[str]:
@@ -222,6 +284,23 @@ class Settings:
         for stream, title in self.segments.items():
             if not title.strip():
                 found.append(f"segments.{stream} is blank: give the Autopilot list name.")
+        return found + self._mirror_problems()
+
+    def _mirror_problems(self) -> list[str]:
+        found = []
+        if not 0 <= self.max_removal_fraction <= 1:
+            found.append(
+                f"max_removal_fraction is {self.max_removal_fraction:g}: it must be between 0 and 1 "
+                "(the share of a list's members one run may remove; 1 turns the guard off)."
+            )
+        if self.managed_lists and self.segment_property is None:
+            found.append(
+                "managed_lists is set without segment_property: a stream then fills exactly one "
+                "list (`segments`), which mirror already manages. Remove managed_lists."
+            )
+        for stream, titles in self.managed_lists.items():
+            if any(not title.strip() for title in titles):
+                found.append(f"managed_lists.{stream} holds a blank list name: remove it.")
         return found
 
 

@@ -9,7 +9,7 @@ import fastjsonschema
 from singer_sdk.sinks import RecordSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 
-from target_autopilot.mapping import Rejection, StreamMapping
+from target_autopilot.mapping import Rejection, StreamMapping, normalise_email
 from target_autopilot.rejects import record_json
 
 if TYPE_CHECKING:
@@ -99,7 +99,8 @@ class AutopilotSink(RecordSink):
         else:
             outcome = self.mapping.convert(record)
         if isinstance(outcome, Rejection):
-            self.export.reject(self.stream_name, titles, outcome, record)
+            email = normalise_email(record.get(self.mapping.email_source))
+            self.export.reject(self.stream_name, titles, outcome, record, email)
             return
         for dropped in outcome.dropped:
             self.export.drop_value(self.stream_name, titles, dropped, record)

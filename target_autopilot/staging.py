@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
+from target_autopilot import holdings
+from target_autopilot.holdings import HeldContact
 from target_autopilot.mapping import Contact
 
 _SCHEMA = """
@@ -21,13 +24,27 @@ CREATE TABLE profiles (
     seq INTEGER NOT NULL,
     fields TEXT NOT NULL,
     stream TEXT NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    unchanged INTEGER NOT NULL DEFAULT 0  -- 1: Autopilot already stores every field to send
 );
 -- Keyed by email first: the plan looks memberships up per profile (by email), never by list alone.
 CREATE TABLE memberships (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (email, list))
     WITHOUT ROWID;
+-- What Autopilot holds: each list's members, and their stored fields (HeldContact JSON).
 CREATE TABLE present (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (list, email))
     WITHOUT ROWID;
+CREATE TABLE held (email TEXT PRIMARY KEY, fields TEXT NOT NULL) WITHOUT ROWID;
+-- The lists this run mirrors (sync_mode: mirror), and people whose records were rejected in this run.
+CREATE TABLE managed (list TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE kept (email TEXT PRIMARY KEY) WITHOUT ROWID;
+-- Members of mirrored lists who are not in their segment (and were not rejected: they may still be).
+CREATE VIEW leavers AS SELECT x.list, x.email FROM present x JOIN managed USING (list)
+    WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.list = x.list AND m.email = x.email)
+    AND x.email NOT IN kept;
+-- Each membership with whether Autopilot holds it and whether the profile is unchanged.
+CREATE VIEW diff AS SELECT m.list, m.email, p.seq, p.unchanged,
+        EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) AS held
+    FROM memberships m JOIN profiles p USING (email);
 """
 
 
@@ -65,6 +82,7 @@ class Staging:
         self._db.executescript(_SCHEMA)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
+        self._db.create_function("same_fields", 2, holdings.unchanged, deterministic=True)
         self.profile_count = 0
 
     def knows(self, email: str) -> bool:
@@ -102,21 +120,81 @@ class Staging:
         """How many profiles each list should hold after the run."""
         return dict(self._db.execute("SELECT list, count(*) FROM memberships GROUP BY list"))
 
+    def keep(self, email: str) -> None:
+        """Never count this person a leaver: a record of theirs was rejected in this run."""
+        self._db.execute("INSERT OR IGNORE INTO kept (email) VALUES (?)", (email,))
+
     def mark_present(self, title: str, emails: Sequence[str]) -> None:
         """Record members a list already has in Autopilot."""
         self._db.executemany(
             "INSERT OR IGNORE INTO present (list, email) VALUES (?, ?)",
-            [(title, email.strip().lower()) for email in emails],
+            [(title, held_email(email)) for email in emails],
         )
 
-    def present_by_list(self) -> dict[str, int]:
-        """How many of each list's wanted members are already in it."""
-        return dict(
-            self._db.execute(
-                "SELECT m.list, count(*) FROM memberships m JOIN present p USING (list, email) "
-                "GROUP BY m.list"
-            )
+    def hold(self, title: str, contacts: Sequence[HeldContact]) -> None:
+        """Record members a list has in Autopilot, with the fields Autopilot stores for them."""
+        rows = [(held_email(contact.email), contact.to_json()) for contact in contacts]
+        self._db.executemany(
+            "INSERT OR IGNORE INTO present (list, email) VALUES (?, ?)", [(title, e) for e, _ in rows]
         )
+        self._db.executemany("INSERT OR REPLACE INTO held (email, fields) VALUES (?, ?)", rows)
+
+    def mark_unchanged(self) -> None:
+        """Flag the profiles whose every field Autopilot already stores with an equal value."""
+        self._db.execute(
+            "UPDATE profiles SET unchanged = 1 WHERE email IN (SELECT p.email FROM profiles p "
+            "JOIN held h USING (email) WHERE same_fields(p.fields, h.fields))"
+        )
+
+    def mark_stored(self, emails: Sequence[str]) -> None:
+        """Record that Autopilot now stores these profiles as staged (they were just upserted)."""
+        self._db.executemany("UPDATE profiles SET unchanged = 1 WHERE email = ?", [(e,) for e in emails])
+
+    def set_managed(self, titles: Collection[str]) -> None:
+        """The lists to mirror: their members who are not in their segment are leavers."""
+        self._db.executemany("INSERT OR IGNORE INTO managed (list) VALUES (?)", [(t,) for t in titles])
+
+    def segment_counts(self) -> dict[str, tuple[int, int, int]]:
+        """Per list: (profiles it should hold, memberships to add, members with nothing to send)."""
+        rows = self._db.execute(
+            "SELECT list, count(*), sum(NOT held), sum(held AND unchanged) FROM diff GROUP BY list"
+        )
+        return {title: (total, missing, same) for title, total, missing, same in rows}
+
+    def held_by_list(self) -> dict[str, int]:
+        """How many members each list holds in Autopilot (as read, plus those written since)."""
+        return dict(self._db.execute("SELECT list, count(*) FROM present GROUP BY list"))
+
+    def leavers_by_list(self) -> dict[str, int]:
+        """How many members of each managed list are not in its segment."""
+        return dict(self._db.execute("SELECT list, count(*) FROM leavers GROUP BY list"))
+
+    def leavers(self) -> Iterator[tuple[str, str]]:
+        """(list, email) for every member of a managed list who is not in its segment."""
+        yield from self._db.execute("SELECT list, email FROM leavers ORDER BY list, email")
+
+    def examples(self, title: str, limit: int) -> dict[str, list[str]]:
+        """Up to `limit` emails of each planned change to a list: to_add, to_update, unchanged, to_remove."""
+        member = "SELECT email FROM diff WHERE list = ? AND held = ? AND unchanged = ? ORDER BY seq LIMIT ?"
+        found = {
+            category: [row[0] for row in self._db.execute(member, (title, held, same, limit))]
+            for category, held, same in (("to_update", 1, 0), ("unchanged", 1, 1))
+        }
+        added = "SELECT email FROM diff WHERE list = ? AND NOT held ORDER BY seq LIMIT ?"
+        removed = "SELECT email FROM leavers WHERE list = ? ORDER BY email LIMIT ?"
+        return {
+            "to_add": [row[0] for row in self._db.execute(added, (title, limit))],
+            **found,
+            "to_remove": [row[0] for row in self._db.execute(removed, (title, limit))],
+        }
+
+    def unchanged_count(self) -> int:
+        """How many profiles need no request at all: unchanged and in every list they belong to."""
+        row = self._db.execute(
+            "SELECT count(*) FROM profiles p WHERE p.unchanged AND NOT EXISTS ("
+            "SELECT 1 FROM diff d WHERE d.email = p.email AND NOT d.held)"
+        ).fetchone()
+        return int(row[0])
 
     def missing_by_list(self) -> dict[str, int]:
         """How many memberships each list still lacks."""
@@ -128,9 +206,9 @@ class Staging:
         )
 
     def complete_count(self) -> int:
-        """How many profiles already have every membership they need."""
+        """How many changed profiles already have every membership they need."""
         row = self._db.execute(
-            "SELECT count(*) FROM profiles p WHERE NOT EXISTS ("
+            "SELECT count(*) FROM profiles p WHERE NOT p.unchanged AND NOT EXISTS ("
             "SELECT 1 FROM memberships m WHERE m.email = p.email AND NOT EXISTS ("
             "SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email))"
         ).fetchone()
@@ -147,21 +225,22 @@ class Staging:
         for title, *profile in cursor:
             yield title, StagedProfile(*profile)
 
-    def profiles_missing_lists(self) -> Iterator[tuple[StagedProfile, list[str]]]:
-        """Each profile lacking at least one membership, with the lists it lacks, in arrival order."""
+    def profiles_missing_lists(self) -> Iterator[tuple[StagedProfile, list[str], bool]]:
+        """Each profile lacking a membership, the lists it lacks, and whether it is unchanged."""
         cursor = self._db.execute(
-            "SELECT p.email, p.fields, p.stream, p.record, group_concat(m.list, char(31)) "
+            "SELECT p.email, p.fields, p.stream, p.record, group_concat(m.list, char(31)), p.unchanged "
             "FROM memberships m JOIN profiles p USING (email) "
             "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) "
             "GROUP BY p.email ORDER BY min(p.seq)"
         )
-        for email, fields, stream, record, lists in cursor:
-            yield StagedProfile(email, fields, stream, record), sorted(lists.split("\x1f"))
+        for email, fields, stream, record, lists, same in cursor:
+            yield StagedProfile(email, fields, stream, record), sorted(lists.split("\x1f")), bool(same)
 
     def complete_profiles(self) -> Iterator[StagedProfile]:
-        """Profiles already in every list they belong to (they need only an upsert)."""
+        """Changed profiles already in every list they belong to (they need only an upsert)."""
         cursor = self._db.execute(
-            "SELECT p.email, p.fields, p.stream, p.record FROM profiles p WHERE NOT EXISTS ("
+            "SELECT p.email, p.fields, p.stream, p.record FROM profiles p WHERE NOT p.unchanged "
+            "AND NOT EXISTS ("
             "SELECT 1 FROM memberships m WHERE m.email = p.email AND NOT EXISTS ("
             "SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email)) ORDER BY p.seq"
         )
@@ -177,3 +256,8 @@ class Staging:
         """Drop the staging database."""
         self._db.close()
         self._dir.cleanup()
+
+
+def held_email(email: str) -> str:
+    """An email read from Autopilot in the form staged emails take (trimmed, lower case, NFC)."""
+    return unicodedata.normalize("NFC", email.strip().lower())

@@ -90,9 +90,18 @@ class TargetAutopilot(Target):
         if self._applied:
             super()._write_state_message(state)
 
+    def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
+        # Replaces the SDK's handler (which warns about `_sdc_` columns this target has no use
+        # for): ACTIVATE_VERSION only tells that the stream arrives whole in this run.
+        for stream_map in self.mapper.stream_maps[message_dict["stream"]]:
+            self.export.activate_version(stream_map.stream_alias)
+
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
         self.export.finish()
+        if self.settings.dry_run:  # no STATE: the next real run must send everything again
+            self._finish_report("dry_run")
+            return
         self._applied = True
         self._finish_report("completed")
         if self._latest_state:

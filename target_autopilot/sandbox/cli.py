@@ -94,6 +94,9 @@ def serve_parser() -> argparse.ArgumentParser:
     add("--bulk-partial-failure", choices=("reject-batch", "skip-item"),
         default=_DEFAULTS.bulk_partial_failure,
         help="a bad item in POST /contacts fails the whole request (400), or is left out")  # fmt: skip
+    add("--refuse", action="append", metavar="ENDPOINT",
+        help="answer every request to this endpoint with 403, repeatable, e.g. "
+        "'DELETE /v1/list/{list_id}/contact/{contact}' (default: none)")  # fmt: skip
     _add_ortto_options(parser.add_argument_group(
         "Ortto (today's Autopilot)",
         "Ortto's own keys, limits and a switch for each point its reference leaves OPEN. Audiences "
@@ -152,6 +155,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
     options["api_keys"] = tuple(options["api_keys"] or _DEFAULTS.api_keys)
     if options["ortto_api_keys"] is not None:
         options["ortto_api_keys"] = tuple(options["ortto_api_keys"])
+    options["refuse"] = tuple(options["refuse"] or ())
     return SandboxConfig(**options)
 
 

@@ -58,6 +58,7 @@ class SandboxConfig:
     ortto_async: Literal["queued", "applied"] = "queued"
     ortto_async_delay_ms: float = 200.0
     ortto_field_limit: int = 100
+    refuse: tuple[str, ...] = ()  # endpoints ("DELETE /v1/list/{list_id}/contact/{contact}") answered 403
 
     def __post_init__(self) -> None:
         check(self)
@@ -72,6 +73,7 @@ class SandboxConfig:
         data = dataclasses.asdict(self)
         del data["api_keys"], data["ortto_api_keys"]
         data["fault_kinds"] = list(self.fault_kinds)
+        data["refuse"] = list(self.refuse)
         data["accounts"] = len(self.api_keys)
         data["ortto_accounts"] = len(self.ortto_keys)
         return data
@@ -127,6 +129,10 @@ def _coerce(name: str, value: object, current: object) -> object:
         if isinstance(value, list) and all(isinstance(kind, str) for kind in value):
             return tuple(value)
         raise ValueError("fault_kinds: a list or a comma-separated string")
+    if name == "refuse":
+        if isinstance(value, list) and all(isinstance(endpoint, str) for endpoint in value):
+            return tuple(value)
+        raise ValueError('refuse: a list of endpoints such as "DELETE /v1/list/{list_id}/contact/{contact}"')
     if name == "seed":
         if value is None or (isinstance(value, int) and not isinstance(value, bool)):
             return value

@@ -365,6 +365,18 @@ CASES = [
         config={"segment_property": " "},
     ),
     Case(
+        "max_removal_fraction_above_one",
+        people(),
+        ("error", "max_removal_fraction is 1.5: it must be between 0 and 1"),
+        config={"max_removal_fraction": 1.5},
+    ),
+    Case(
+        "managed_lists_without_segment_property",
+        people(),
+        ("error", "managed_lists is set without segment_property"),
+        config={"managed_lists": {S: ["VIP"]}},
+    ),
+    Case(
         "rejected_records_path_is_a_directory",
         people(record(S, email="not-an-email")),
         ("error", "rejected_records_path '/' cannot be written (Is a directory)"),

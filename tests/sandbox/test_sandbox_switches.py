@@ -102,3 +102,18 @@ def test_switches_change_at_run_time(api: Api, sandbox: Sandbox) -> None:
     api.new_list("Same")
     assert api.post("/contacts", json={"contacts": BAD_BATCH}).status_code == 200
     assert sandbox.config()["duplicate_list_names"] == "allow"
+
+
+@pytest.mark.parametrize(
+    "sandbox", [{"refuse": ("DELETE /v1/list/{list_id}/contact/{contact}",)}], indirect=True
+)
+def test_refuse_answers_403_to_the_named_endpoints_only(api: Api, sandbox: Sandbox) -> None:
+    list_id = api.new_list("L")
+    api.upsert(Email="a@example.com", _autopilot_list=list_id)
+
+    refused = api.delete(f"/list/{list_id}/contact/a@example.com")
+
+    assert (refused.status_code, refused.json()["error"]) == (403, "Forbidden")
+    assert sandbox.lists() == {"L": ["a@example.com"]}
+    sandbox.configure(refuse=[])
+    assert api.delete(f"/list/{list_id}/contact/a@example.com").status_code == 200

@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+import requests
 
 from target_autopilot.sandbox import SandboxControl
 
@@ -29,6 +32,24 @@ def record(stream: str, **values: Any) -> dict[str, Any]:
 
 def state(value: Any) -> dict[str, Any]:
     return {"type": "STATE", "value": value}
+
+
+def activate_version(stream: str) -> dict[str, Any]:
+    """The message a tap sends for a stream it reads whole (a full-table read)."""
+    return {"type": "ACTIVATE_VERSION", "stream": stream, "version": 1}
+
+
+def by_hand(sandbox: SandboxControl, method: str, *path: str, body: Any = None) -> dict[str, Any]:
+    """A change a person makes in Autopilot, through the API (e.g. a list of their own)."""
+    answer = requests.request(
+        method,
+        "/".join([sandbox.base_url, *(quote(part, safe="") for part in path)]),
+        json=body,
+        headers={"autopilotapikey": sandbox.api_key},
+        timeout=10,
+    )
+    assert answer.ok, answer.text
+    return dict(answer.json()) if answer.content else {}
 
 
 @dataclass

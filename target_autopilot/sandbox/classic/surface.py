@@ -76,6 +76,8 @@ class ClassicSurface(Surface):
             return Answer(405, {"code": "MethodNotAllowedError", "message": f"{method} is not allowed"})
         if match.route is None:
             return Answer(404, {"code": "ResourceNotFound", "message": f"{request.path} does not exist"})
+        if f"{method} {match.template}" in config.refuse:
+            return error_answer(403, "Forbidden", "Refused by the sandbox (its `refuse` setting).")
         call = Call(account, method, match.params, request.get_data(), config)
         try:
             status, body = self.api.handle(match.route, call)
