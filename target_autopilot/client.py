@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from target_autopilot.errors import ApiUnavailable, AuthError, CertificateError
-from target_autopilot.ratelimit import RateLimiter
+from target_autopilot.ratelimit import BadRequestBudget, RateLimiter
 
 logger = logging.getLogger("target_autopilot.client")
 
@@ -159,9 +159,12 @@ class AutopilotClient:
         retry_seconds: float = 120.0,
         timeout: tuple[float, float] = (5.0, 60.0),
         connections: int = 16,
+        key_header: str = "autopilotapikey",
+        bad_requests: BadRequestBudget | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
+        self.bad_requests = bad_requests
         self.timeout = timeout
         self.counts = RequestCounts()
         self._api_key = api_key
@@ -169,7 +172,7 @@ class AutopilotClient:
         self._session = requests.Session()
         self._session.headers.update(
             {
-                "autopilotapikey": api_key,
+                key_header: api_key,
                 "Content-Type": "application/json",
                 "Accept": "application/json",
             }
@@ -251,6 +254,18 @@ class AutopilotClient:
         if self._stopped.is_set():
             raise Stopped(f"{label} not sent: the run is stopping")
         self.counts.count(label)
+        if self.bad_requests is None:
+            return self._answer(method, url, body, label)
+        self.bad_requests.acquire()
+        status = 0
+        try:
+            answer = self._answer(method, url, body, label)
+            status = answer.status
+        finally:
+            self.bad_requests.release(400 <= status < 500)
+        return answer
+
+    def _answer(self, method: str, url: str, body: Any, label: str) -> Answer:
         try:
             response = self._session.request(method, url, data=_encode(body), timeout=self.timeout)
         except requests.exceptions.SSLError as exc:
@@ -265,7 +280,7 @@ class AutopilotClient:
             raise _Transient(f"{type(exc).__name__}{_errno(exc)}") from None
         if response.status_code == 429:
             self.counts.failed("throttled")
-            wait = _retry_after(response.headers.get("Retry-After"))
+            wait = _retry_after(response.headers.get("Retry-After"), _try_in_seconds(response))
             self.limiter.pause(wait)
             logger.debug("%s: 429, holding all requests for %g s", label, wait)
             raise _Throttled(wait)
@@ -318,9 +333,19 @@ def _errno(exc: Exception) -> str:
     return f": {found.group(0)}" if found else ""
 
 
-def _retry_after(header: str | None) -> float:
+def _try_in_seconds(response: requests.Response) -> float | None:
+    """Ortto's 429 body: `{"error": {"try-in-seconds": 10, ...}}`."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    seconds = error.get("try-in-seconds") if isinstance(error, dict) else None
+    return float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else None
+
+
+def _retry_after(header: str | None, told: float | None = None) -> float:
     if not header:
-        return DEFAULT_RETRY_AFTER
+        return DEFAULT_RETRY_AFTER if told is None else min(max(told, 0.0), 300.0)
     try:
         seconds = float(header)
     except ValueError:

@@ -6,13 +6,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from target_autopilot import fieldtypes, plan
-from target_autopilot.apply import Applier, workers_for
+from target_autopilot import apis, plan
 from target_autopilot.client import AutopilotClient
 from target_autopilot.errors import InputError, TooManyRejected
 from target_autopilot.fieldtypes import MappedField
 from target_autopilot.mapping import Contact, DroppedValue, Rejection, StreamMapping
-from target_autopilot.ratelimit import RateLimiter
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report
 from target_autopilot.runfiles import new_run_id
@@ -32,7 +30,7 @@ class Export:
         self.report = Report()
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
-        self._custom_fields: set[MappedField] = set()
+        self._fields: set[MappedField] = set()
         self._activated: set[str] = set()
         self._titles_by_stream: dict[str, set[str]] = {}
 
@@ -40,9 +38,7 @@ class Export:
 
     def register_stream(self, stream: str, schema: Mapping[str, Any], mapping: StreamMapping) -> None:
         self._stream_properties[stream] = set(schema.get("properties") or {})
-        self._custom_fields |= {
-            MappedField(spec.key, spec.source, stream) for spec in mapping.fields if spec.is_custom
-        }
+        self._fields |= {MappedField(spec.key, spec.source, stream) for spec in mapping.fields}
 
     def activate_version(self, stream: str) -> None:
         """The tap sent ACTIVATE_VERSION for `stream`: this run holds the whole of it."""
@@ -127,22 +123,23 @@ class Export:
             )
         managed = self.managed_lists()
         if profiles or managed:
-            self.client = AutopilotClient(
-                self.settings.api_url,
-                self.settings.api_key,
-                RateLimiter(self.settings.requests_per_second),
-                retry_seconds=self.settings.retry_seconds,
-                connections=workers_for(self.settings.requests_per_second),
-            )
-            fieldtypes.check(self._custom_fields, self.client, self.logger)
-            applier = Applier(
-                self.settings, self.client, self.staging, self.rejects, self.report, self.logger, managed
+            self.client = apis.client_for(self.settings)
+            applier = apis.api_of(self.settings).applier()(
+                self.settings,
+                self.client,
+                self.staging,
+                self.rejects,
+                self.report,
+                self.logger,
+                managed,
+                self._fields,
             )
             applier.run()
         if self.settings.dry_run:
             return
         for figures in self.report.segments.values():
-            figures.upserted = figures.profiles - figures.unchanged - figures.rejected["api_rejected"]
+            refused = figures.rejected["api_rejected"] + figures.rejected["suppressed"]
+            figures.upserted = figures.profiles - figures.unchanged - refused
         self.report.applied = True
         self._check_rejected_fraction()
 
@@ -184,6 +181,8 @@ class Export:
         return mirrored
 
     def summary(self, status: str) -> dict[str, Any]:
+        if self.client is not None and self.client.limiter.rate < self.client.limiter.initial_rate:
+            self.report.lowered_rate = self.client.limiter.rate
         return self.report.to_dict(self.client.counts if self.client else None, status)
 
     def _check_rejected_fraction(self) -> None:

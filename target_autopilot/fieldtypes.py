@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from target_autopilot.client import AutopilotClient
 from target_autopilot.errors import ExportError
 from target_autopilot.settings import custom_key_parts
 
@@ -17,11 +15,15 @@ class FieldTypeConflict(ExportError):
 
 @dataclass(frozen=True)
 class MappedField:
-    """One custom field as a stream's mapping sends it: `type--Name` key, its source, and the stream."""
+    """One field as a stream's mapping sends it (custom ones as `type--Name`), its source, and the stream."""
 
     key: str
     source: str
     stream: str
+
+    @property
+    def is_custom(self) -> bool:
+        return "--" in self.key
 
     @property
     def name(self) -> str:
@@ -35,16 +37,17 @@ class MappedField:
         return f"{self.key!r} ← property {self.source!r} of stream {self.stream!r}"
 
 
-def check(fields: Iterable[MappedField], client: AutopilotClient, logger: logging.Logger) -> None:
+def check(fields: Iterable[MappedField], read_account: Callable[[], Mapping[str, str]]) -> None:
     """Raise FieldTypeConflict, before anything is written, for a field with two types or a type the
-    account's field does not have. Costs one request (`GET /contacts/custom_fields`)."""
+    account's field does not have. `read_account` reads the account's fields (display name → type,
+    in Classic's type names) through the API at hand; it is called only when a custom field is mapped."""
     by_name: dict[str, list[MappedField]] = {}
     for field in fields:
         by_name.setdefault(field.name, []).append(field)
     if not by_name:
         return
     problems = [_mixed(name, mapped) for name, mapped in sorted(by_name.items())]
-    account = _account_fields(client, logger)
+    account = read_account()
     for name, mapped in sorted(by_name.items()):
         stored = account.get(name)
         for item in {m.type: m for m in mapped}.values():
@@ -69,21 +72,6 @@ def _mixed(name: str, mapped: list[MappedField]) -> str:
         f"The custom field {name!r} is mapped with {len(types)} types ({', '.join(types)}): {sources}. "
         "A field has one type: map it once, or write every key with the same type."
     )
-
-
-def _account_fields(client: AutopilotClient, logger: logging.Logger) -> dict[str, str]:
-    answer = client.call("GET", "contacts", "custom_fields", endpoint="/contacts/custom_fields")
-    items = answer.body.get("items")
-    if not answer.ok or not isinstance(items, list):
-        logger.warning(
-            "Could not read the account's custom fields (GET /contacts/custom_fields answered %d: %s); "
-            "their types are not checked before writing",
-            answer.status,
-            answer.message,
-        )
-        return {}
-    pairs = ((item.get("name"), item.get("fieldType")) for item in items if isinstance(item, dict))
-    return {name: kind for name, kind in pairs if isinstance(name, str) and isinstance(kind, str)}
 
 
 def _parts(key: str) -> tuple[str, str]:

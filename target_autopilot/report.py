@@ -52,6 +52,7 @@ class Report:
         self.files: dict[str, str] = {}
         self.unchanged = 0
         self.guard: str | None = None  # in a dry run: what the mirror guard would say
+        self.lowered_rate: float | None = None  # requests/s the run slowed down to after 429s
         self._lock = threading.Lock()
 
     def segment(self, title: str) -> SegmentFigures:
@@ -129,6 +130,7 @@ class Report:
             "list_assignment": self.list_assignment or None,
             "files": dict(self.files),
             **({"guard": self.guard} if self.guard else {}),
+            **({"suggested_requests_per_second": round(self.lowered_rate, 2)} if self.lowered_rate else {}),
             "requests": {
                 "sent": counts.requests if counts else 0,
                 "answered": counts.answered if counts else 0,
@@ -194,6 +196,14 @@ class Report:
             requests["throttled_429"],
             " (the error above says why)" if summary["failure"] else "",
         )
+        suggested = summary.get("suggested_requests_per_second")
+        if suggested:
+            logger.warning(
+                "The API answered 429 (too many requests), so the run slowed down to %g requests/s: "
+                "set requests_per_second: %g to start at that pace",
+                suggested,
+                suggested,
+            )
         for kind, path in summary["files"].items():
             logger.info("This run's %s: %s", kind, path)
 

@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-DEFAULT_API_URL = "https://api2.autopilothq.com/v1"
+from target_autopilot.apis import APIS, CLASSIC, ORTTO, setting_problems
+
+DEFAULT_API_URL = CLASSIC.url
 LIST_ASSIGNMENTS = ("auto", "bulk", "per_contact")
 LIMIT_MODES = ("fail", "truncate")
 INVALID_VALUE_MODES = ("drop_value", "reject_record")
@@ -20,19 +22,32 @@ COMPLETENESS = ("activate_version", "sent")
 
 SCHEMA = th.PropertiesList(
     th.Property(
+        "api",
+        th.StringType(allowed_values=list(APIS)),
+        default=CLASSIC.name,
+        description=(
+            "Which Autopilot: `classic` (Autopilot Classic, api2.autopilothq.com: segments as lists) "
+            "or `ortto` (today's Autopilot, the Ortto API at api.ap3api.com: segments as tags)."
+        ),
+    ),
+    th.Property(
         "api_key",
         th.StringType,
         required=True,
         secret=True,
-        description="Autopilot API key, sent as the `autopilotapikey` header. Never logged or written.",
+        description=(
+            "API key, sent as the `autopilotapikey` header (classic) or `X-Api-Key` (ortto). "
+            "Never logged or written."
+        ),
     ),
     th.Property(
         "api_url",
         th.StringType,
-        default=DEFAULT_API_URL,
         description=(
-            "Base URL of the Autopilot API. `http://` is accepted only for loopback hosts "
-            "(127.0.0.0/8, ::1, localhost), e.g. the local sandbox."
+            f"Base URL of the API. Default: {CLASSIC.url} (classic), {ORTTO.url} (ortto; AU "
+            "instances use https://api.au.ap3api.com/v1, EU ones https://api.eu.ap3api.com/v1). "
+            "`http://` is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), e.g. the "
+            "local sandbox."
         ),
     ),
     th.Property(
@@ -82,8 +97,11 @@ SCHEMA = th.PropertiesList(
     th.Property(
         "requests_per_second",
         th.NumberType,
-        default=5,
-        description="The most requests per second sent to Autopilot (its documented limit is 5).",
+        description=(
+            f"The most requests per second sent. Default: {CLASSIC.requests_per_second:g} (classic, "
+            f"its documented limit), {ORTTO.requests_per_second:g} (ortto, the smallest plan's limit; "
+            "after a 429 the run lowers its pace and the summary suggests a value)."
+        ),
     ),
     th.Property(
         "retry_seconds",
@@ -99,8 +117,9 @@ SCHEMA = th.PropertiesList(
         th.StringType(allowed_values=list(LIST_ASSIGNMENTS)),
         default="auto",
         description=(
-            "How list memberships are written: `bulk` (inside bulk upserts), `per_contact` (one "
-            "request per membership), or `auto` (checks once which works, then uses the cheaper)."
+            "Classic only. How list memberships are written: `bulk` (inside bulk upserts), "
+            "`per_contact` (one request per membership), or `auto` (checks once which works, then "
+            "uses the cheaper)."
         ),
     ),
     th.Property(
@@ -195,7 +214,10 @@ SCHEMA = th.PropertiesList(
     th.Property(
         "notify",
         th.BooleanType,
-        description="When set, sent to Autopilot as `notify` with every contact (false silences REST hooks).",
+        description=(
+            "Classic only. When set, sent to Autopilot as `notify` with every contact (false silences "
+            "REST hooks)."
+        ),
     ),
 ).to_dict()
 
@@ -208,6 +230,7 @@ class Settings:
     """The settings the export needs, checked once at start-up."""
 
     api_key: str
+    api: str = CLASSIC.name
     api_url: str = DEFAULT_API_URL
     field_mapping: Mapping[str, str] = field(default_factory=dict)
     segments: Mapping[str, str] = field(default_factory=dict)
@@ -227,6 +250,7 @@ class Settings:
     max_removal_fraction: float = 0.5
     managed_lists: Mapping[str, list[str]] = field(default_factory=dict)
     dry_run: bool = False
+    other_api_problems: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"Settings(api_url={self.api_url!r}, api_key='***')"
@@ -234,15 +258,17 @@ class Settings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
         """Build settings from the SDK's (schema-validated) config."""
+        api = APIS.get(str(config.get("api") or CLASSIC.name), CLASSIC)
         return cls(
             api_key=config["api_key"],
-            api_url=str(config.get("api_url") or DEFAULT_API_URL).rstrip("/"),
+            api=api.name,
+            api_url=str(config.get("api_url") or api.url).rstrip("/"),
             field_mapping=dict(config.get("field_mapping") or {}),
             segments=dict(config.get("segments") or {}),
             segment_property=config.get("segment_property") or None,
             max_profiles=int(config.get("max_profiles", 100_000)),
             on_limit_exceeded=config.get("on_limit_exceeded") or "fail",
-            requests_per_second=float(config.get("requests_per_second") or 5),
+            requests_per_second=float(config.get("requests_per_second") or api.requests_per_second),
             retry_seconds=float(config.get("retry_seconds", 120)),
             list_assignment=config.get("list_assignment") or "auto",
             max_rejected_fraction=float(config.get("max_rejected_fraction", 0.5)),
@@ -257,6 +283,7 @@ class Settings:
                 stream: list(titles) for stream, titles in (config.get("managed_lists") or {}).items()
             },
             dry_run=bool(config.get("dry_run", False)),
+            other_api_problems=tuple(setting_problems(config, api.name)),
         )
 
     def problems(self) -> list[str]:
@@ -264,13 +291,13 @@ class Settings:
         found = []
         if not self.api_key.strip():
             found.append("api_key is empty: set it to your Autopilot API key.")
-        found += _url_problems(self.api_url)
+        found += _url_problems(self.api_url) + list(self.other_api_problems)
         if self.max_profiles < 1:
             found.append(f"max_profiles is {self.max_profiles}: it must be 1 or more.")
         if self.requests_per_second <= 0:
             found.append(
                 f"requests_per_second is {self.requests_per_second:g}: it must be above 0 "
-                "(Autopilot's documented limit is 5)."
+                "(Autopilot Classic's documented limit is 5, Ortto's smallest plan's 10)."
             )
         if self.retry_seconds < 0:
             found.append(f"retry_seconds is {self.retry_seconds:g}: it must be 0 or more.")

@@ -33,6 +33,7 @@ CREATE TABLE memberships (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (
 -- What Autopilot holds: each list's members, and their stored fields (HeldContact JSON).
 CREATE TABLE present (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (list, email))
     WITHOUT ROWID;
+CREATE INDEX present_by_email ON present (email);
 CREATE TABLE held (email TEXT PRIMARY KEY, fields TEXT NOT NULL) WITHOUT ROWID;
 -- The lists this run mirrors (sync_mode: mirror), and people whose records were rejected in this run.
 CREATE TABLE managed (list TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -45,6 +46,9 @@ CREATE VIEW leavers AS SELECT x.list, x.email FROM present x JOIN managed USING 
 CREATE VIEW diff AS SELECT m.list, m.email, p.seq, p.unchanged,
         EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) AS held
     FROM memberships m JOIN profiles p USING (email);
+-- Profiles that need a request: a field to send, or a list they are not yet in.
+CREATE VIEW work AS SELECT p.* FROM profiles p WHERE NOT p.unchanged
+    OR EXISTS (SELECT 1 FROM diff d WHERE d.email = p.email AND NOT d.held);
 """
 
 
@@ -247,6 +251,41 @@ class Staging:
         for row in cursor:
             yield StagedProfile(*row)
 
+    def people_to_send(self) -> Iterator[tuple[StagedProfile, list[str], list[str], list[str]]]:
+        """Each profile that needs a request, in arrival order, with all its lists, those it is not
+        yet in, and the managed lists it leaves (for an API that writes them all in one request)."""
+        cursor = self._db.execute(
+            "SELECT w.email, w.fields, w.stream, w.record, "
+            "(SELECT group_concat(list, char(31)) FROM memberships m WHERE m.email = w.email), "
+            "(SELECT group_concat(list, char(31)) FROM diff d WHERE d.email = w.email AND NOT d.held), "
+            "(SELECT group_concat(list, char(31)) FROM leavers l WHERE l.email = w.email) "
+            "FROM work w ORDER BY w.seq"
+        )
+        for email, fields, stream, record, lists, missing, leaving in cursor:
+            yield (
+                StagedProfile(email, fields, stream, record),
+                _split(lists),
+                _split(missing),
+                _split(leaving),
+            )
+
+    def leavers_only(self) -> Iterator[tuple[str, list[str]]]:
+        """(email, managed lists they leave) for each leaver who needs no other request."""
+        cursor = self._db.execute(
+            "SELECT email, group_concat(list, char(31)) FROM leavers "
+            "WHERE email NOT IN (SELECT email FROM work) GROUP BY email ORDER BY email"
+        )
+        for email, lists in cursor:
+            yield email, _split(lists)
+
+    def send_counts(self) -> tuple[int, int]:
+        """(profiles that need a request, leavers who need nothing else)."""
+        work = self._db.execute("SELECT count(*) FROM work").fetchone()[0]
+        only = self._db.execute(
+            "SELECT count(DISTINCT email) FROM leavers WHERE email NOT IN (SELECT email FROM work)"
+        ).fetchone()[0]
+        return int(work), int(only)
+
     def lists_of(self, email: str) -> list[str]:
         """The lists a staged profile belongs to."""
         rows = self._db.execute("SELECT list FROM memberships WHERE email = ? ORDER BY list", (email,))
@@ -256,6 +295,10 @@ class Staging:
         """Drop the staging database."""
         self._db.close()
         self._dir.cleanup()
+
+
+def _split(lists: str | None) -> list[str]:
+    return sorted(lists.split("\x1f")) if lists else []
 
 
 def held_email(email: str) -> str:

@@ -1,4 +1,4 @@
-"""Reading what Autopilot Classic holds: the lists, and each list's members with their stored fields."""
+"""Reading what Autopilot Classic holds: custom fields, lists, and each list's members with their fields."""
 
 from __future__ import annotations
 
@@ -95,3 +95,19 @@ def held_contact(contact: dict[str, Any]) -> HeldContact | None:
         if isinstance(item, dict) and isinstance(item.get("kind"), str):
             custom[item["kind"]] = (str(item.get("fieldType") or ""), item.get("value"))
     return HeldContact(email, fields, custom)
+
+
+def account_fields(client: AutopilotClient, logger: logging.Logger) -> dict[str, str]:
+    """Display name → type of every custom field of the account."""
+    answer = client.call("GET", "contacts", "custom_fields", endpoint="/contacts/custom_fields")
+    items = answer.body.get("items")
+    if not answer.ok or not isinstance(items, list):
+        logger.warning(
+            "Could not read the account's custom fields (GET /contacts/custom_fields answered %d: %s); "
+            "their types are not checked before writing",
+            answer.status,
+            answer.message,
+        )
+        return {}
+    pairs = ((item.get("name"), item.get("fieldType")) for item in items if isinstance(item, dict))
+    return {name: kind for name, kind in pairs if isinstance(name, str) and isinstance(kind, str)}

@@ -1,26 +1,25 @@
 """Apply: bring Autopilot Classic to the plan — lists, current members, upserts, memberships, removals.
 
-Requests run a few at a time on a thread pool, all through the one rate-limited client. Results are
-handled on the calling thread, which is also the only one that reads or writes staging.
+Requests run a few at a time on a thread pool (see `outcomes`), all through the one rate-limited client.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import time
-from collections import Counter
-from collections.abc import Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from target_autopilot import classic_read, plan
+from target_autopilot import fieldtypes, plan
+from target_autopilot.apis import workers_for
+from target_autopilot.classic import read as classic_read
 from target_autopilot.client import Answer, AutopilotClient, RequestFailed
 from target_autopilot.errors import ApiRefused, ApiUnavailable
-from target_autopilot.refusals import RefusalWatch
+from target_autopilot.fieldtypes import MappedField
+from target_autopilot.outcomes import Outcome, Recorder
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Progress, Report, plural
 from target_autopilot.settings import Settings
@@ -28,23 +27,6 @@ from target_autopilot.staging import StagedProfile, Staging
 
 SPLIT_STATUSES = frozenset({400, 413, 422})  # a bulk refused for its content: isolate the bad item
 LIST_CREATE_TRIES = 8
-
-
-@dataclass
-class Outcome:
-    """What one unit of work achieved."""
-
-    added: Counter[str] = field(default_factory=Counter)
-    present: Counter[str] = field(default_factory=Counter)
-    removed: Counter[str] = field(default_factory=Counter)
-    accepted: list[StagedProfile] = field(default_factory=list)
-    rejected: list[tuple[StagedProfile, str, str]] = field(default_factory=list)
-    refused_removals: list[tuple[plan.Removal, str]] = field(default_factory=list)
-
-
-def workers_for(requests_per_second: float) -> int:
-    """Requests in flight at once: enough to keep the rate up through ~0.5 s of latency."""
-    return min(32, max(4, math.ceil(requests_per_second / 2)))
 
 
 class Applier:
@@ -59,9 +41,11 @@ class Applier:
         report: Report,
         logger: logging.Logger,
         managed: Mapping[str, str] | None = None,
+        fields: Collection[MappedField] = (),
     ) -> None:
         self.settings = settings
         self.managed = managed or {}  # title of each list mirrored in this run → its stream
+        self.fields = fields
         self.client = client
         self.staging = staging
         self.rejects = rejects
@@ -69,7 +53,7 @@ class Applier:
         self.logger = logger
         self.workers = workers_for(settings.requests_per_second)
         self.list_ids: dict[str, str] = {}
-        self.refusals = RefusalWatch()
+        self.recorder = Recorder(staging, rejects, report, self.managed)
 
     def run(self) -> None:
         """Apply everything; raises an ExportError when Autopilot cannot be brought there."""
@@ -80,6 +64,10 @@ class Applier:
             self.report.apply_seconds = time.monotonic() - started
 
     def _apply(self) -> None:
+        fieldtypes.check(
+            [field for field in self.fields if field.is_custom],
+            lambda: classic_read.account_fields(self.client, self.logger),
+        )
         self._check_account()
         titles = self.staging.lists()
         existing = classic_read.read_lists(self.client, self.logger)
@@ -90,7 +78,7 @@ class Applier:
             diff = plan.diff(self.staging, found, self.managed, examples=self.settings.dry_run)
             self.report.planned(diff)
             if self.settings.dry_run:
-                self._dry_run(diff)
+                self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
                 return
             plan.check_guard(diff, self.settings.max_removal_fraction)
             for title in titles:
@@ -114,12 +102,6 @@ class Applier:
             with Progress(self.logger, total, self.client.counts):
                 self._execute(plan.units(self.staging, mode), pool)
                 self._execute(plan.removals(self.staging), pool)
-
-    def _dry_run(self, diff: plan.Plan) -> None:
-        over = diff.over_guard(self.settings.max_removal_fraction)
-        if over:
-            self.report.guard = plan.guard_message(over, self.settings.max_removal_fraction)
-            self.logger.warning("Dry run: a real run would stop here. %s", self.report.guard)
 
     # Account and lists
 
@@ -168,7 +150,7 @@ class Applier:
         outcome = Outcome()
         self._bulk(first.profiles, title, outcome)
         if not outcome.accepted:
-            self._settle(outcome)
+            self.recorder.settle(outcome)
             return "per_contact"
         probe = outcome.accepted[0].email
         check = self.client.call(
@@ -181,7 +163,7 @@ class Applier:
         )
         if check.status == 200:
             self.logger.info("Autopilot assigns lists inside bulk upserts: memberships ride along them")
-            self._settle(outcome)
+            self.recorder.settle(outcome)
             self._probed(title, outcome.accepted)
             return "bulk"
         self.logger.warning(
@@ -189,7 +171,7 @@ class Applier:
             "missing membership with its own request (about 1 request per membership)"
         )
         outcome.added[title] -= len(outcome.accepted)
-        self._settle(outcome)
+        self.recorder.settle(outcome)
         self._execute([plan.Membership(profile, title) for profile in outcome.accepted], pool)
         self._probed(title, outcome.accepted)
         return "per_contact"
@@ -203,70 +185,17 @@ class Applier:
     # Running units
 
     def _execute(self, units: Iterable[plan.Unit], pool: ThreadPoolExecutor) -> None:
-        pending: set[Future[Outcome]] = set()
-        try:
-            for unit in units:
-                if len(pending) >= 2 * self.workers:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    self._record_all(done)
-                pending.add(pool.submit(self._do, unit))
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                self._record_all(done)
-        finally:
-            for future in pending:
-                future.cancel()
+        self.recorder.execute(units, self._do, pool, self.workers)
 
-    def _record_all(self, done: Iterable[Future[Outcome]]) -> None:
-        for future in done:
-            self._record(future.result())
-
-    def _settle(self, outcome: Outcome) -> None:
-        self._count(outcome)
-        self._record(outcome)
-
-    def _count(self, outcome: Outcome) -> None:
-        """Count what Autopilot accepted as soon as it answers, so a partial report counts it too."""
-        self.report.upserted([profile.email for profile in outcome.accepted])
-        for title, count in outcome.added.items():
-            self.report.added(title, count)
-        for title, count in outcome.present.items():
-            self.report.present(title, count)
-        for title, count in outcome.removed.items():
-            self.report.removed(title, count)
-
-    def _record(self, outcome: Outcome) -> None:
-        """Write the rejections (on the calling thread, which alone reads staging)."""
-        for removal, message in outcome.refused_removals:
-            record = {"email": removal.email, "list": removal.list_title}
-            self.rejects.write(self.managed.get(removal.list_title, ""), "removal_rejected", message, record)
-            self.report.reject([removal.list_title], "removal_rejected")
-        for profile, reason, message in outcome.rejected:
-            if reason == "api_rejected":
-                if profile.email in self.report.api_rejected:
-                    continue
-                self.report.api_rejected.add(profile.email)
-            self.rejects.write(profile.stream, reason, message, profile.record)
-            self.report.reject(self.staging.lists_of(profile.email), reason)
-        self.refusals.observe(
-            len(outcome.accepted),
-            (message for _, reason, message in outcome.rejected if reason == "api_rejected"),
-        )
-
-    def _do(self, unit: plan.Unit) -> Outcome:
-        outcome = Outcome()
-        try:
-            if isinstance(unit, plan.BulkUpsert):
-                self._bulk(unit.profiles, unit.list_title, outcome)
-            elif isinstance(unit, plan.ContactUpsert):
-                self._contact(unit.profile, unit.list_titles, outcome)
-            elif isinstance(unit, plan.Removal):
-                self._remove(unit, outcome)
-            else:
-                self._membership(unit.profile, unit.list_title, outcome)
-        finally:
-            self._count(outcome)  # a unit cut short by a stop still counts what Autopilot accepted
-        return outcome
+    def _do(self, unit: plan.Unit, outcome: Outcome) -> None:
+        if isinstance(unit, plan.BulkUpsert):
+            self._bulk(unit.profiles, unit.list_title, outcome)
+        elif isinstance(unit, plan.ContactUpsert):
+            self._contact(unit.profile, unit.list_titles, outcome)
+        elif isinstance(unit, plan.Removal):
+            self._remove(unit, outcome)
+        else:
+            self._membership(unit.profile, unit.list_title, outcome)
 
     def _item(self, profile: StagedProfile, title: str | None) -> str:
         """One contact as JSON text, with its list and `notify` when there are."""

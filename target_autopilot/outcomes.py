@@ -1,0 +1,114 @@
+"""What units of work achieved, and running them: a few at a time on a pool, outcomes recorded in the
+report and the rejected file on the calling thread (the only one that reads staging)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from target_autopilot import plan
+from target_autopilot.refusals import RefusalWatch
+from target_autopilot.rejects import RejectedFile
+from target_autopilot.report import Report
+from target_autopilot.staging import StagedProfile, Staging
+
+U = TypeVar("U")
+
+
+@dataclass
+class Outcome:
+    """What one unit of work achieved."""
+
+    added: Counter[str] = field(default_factory=Counter)
+    present: Counter[str] = field(default_factory=Counter)
+    removed: Counter[str] = field(default_factory=Counter)
+    accepted: list[StagedProfile] = field(default_factory=list)
+    rejected: list[tuple[StagedProfile, str, str]] = field(default_factory=list)
+    refused_removals: list[tuple[plan.Removal, str]] = field(default_factory=list)
+
+
+class Recorder:
+    """Counts outcomes in the report and writes their rejections."""
+
+    def __init__(
+        self, staging: Staging, rejects: RejectedFile, report: Report, managed: Mapping[str, str]
+    ) -> None:
+        self.staging = staging
+        self.rejects = rejects
+        self.report = report
+        self.managed = managed
+        self.refusals = RefusalWatch()
+
+    def count(self, outcome: Outcome) -> None:
+        """Count what the API accepted as soon as it answers, so a partial report counts it too."""
+        self.report.upserted([profile.email for profile in outcome.accepted])
+        for title, count in outcome.added.items():
+            self.report.added(title, count)
+        for title, count in outcome.present.items():
+            self.report.present(title, count)
+        for title, count in outcome.removed.items():
+            self.report.removed(title, count)
+
+    def record(self, outcome: Outcome) -> None:
+        """Write the rejections (on the calling thread, which alone reads staging)."""
+        for removal, message in outcome.refused_removals:
+            record = {"email": removal.email, "list": removal.list_title}
+            self.rejects.write(self.managed.get(removal.list_title, ""), "removal_rejected", message, record)
+            self.report.reject([removal.list_title], "removal_rejected")
+        for profile, reason, message in outcome.rejected:
+            if reason in ("api_rejected", "suppressed"):
+                if profile.email in self.report.api_rejected:
+                    continue
+                self.report.api_rejected.add(profile.email)
+            self.rejects.write(profile.stream, reason, message, profile.record)
+            self.report.reject(self.staging.lists_of(profile.email), reason)
+        self.refusals.observe(
+            len(outcome.accepted),
+            (message for _, reason, message in outcome.rejected if reason == "api_rejected"),
+        )
+
+    def preview_guard(self, diff: plan.Plan, max_fraction: float, logger: logging.Logger) -> None:
+        """In a dry run: say in the report and the log whether the mirror guard would stop a real run."""
+        over = diff.over_guard(max_fraction)
+        if over:
+            self.report.guard = plan.guard_message(over, max_fraction)
+            logger.warning("Dry run: a real run would stop here. %s", self.report.guard)
+
+    def settle(self, outcome: Outcome) -> None:
+        self.count(outcome)
+        self.record(outcome)
+
+    def execute(
+        self, units: Iterable[U], do: Callable[[U, Outcome], None], pool: ThreadPoolExecutor, workers: int
+    ) -> None:
+        """Run `do` on every unit (it fills the unit's outcome), at most twice `workers` queued, and
+        record each outcome."""
+        pending: set[Future[Outcome]] = set()
+        try:
+            for unit in units:
+                if len(pending) >= 2 * workers:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    self._record_all(done)
+                pending.add(pool.submit(self._counted, do, unit))
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                self._record_all(done)
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _counted(self, do: Callable[[U, Outcome], None], unit: U) -> Outcome:
+        outcome = Outcome()
+        try:
+            do(unit, outcome)
+        finally:
+            self.count(outcome)  # a unit cut short by a stop still counts what the API accepted
+        return outcome
+
+    def _record_all(self, done: Iterable[Future[Outcome]]) -> None:
+        for future in done:
+            self.record(future.result())
