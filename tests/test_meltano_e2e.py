@@ -222,3 +222,49 @@ def test_ctrl_c_under_meltano_stops_once_and_reports_what_autopilot_holds(
         assert {title: figures["memberships_added"] for title, figures in report["segments"].items()} == {
             title: len(held.get(title, [])) for title in report["segments"]
         }
+
+
+def test_the_same_command_exports_segments_as_ortto_tags(meltano_env: dict[str, str], tmp_path: Path) -> None:
+    """`api: ortto` (meltano.yml's dev-ortto environment): the same project, segments as tags."""
+    with Sandbox() as server:
+        ortto_export(server, meltano_env, tmp_path)
+
+
+def ortto_export(server: Sandbox, meltano_env: dict[str, str], tmp_path: Path) -> None:
+    env = dict(
+        meltano_env,
+        MELTANO_ENVIRONMENT="dev-ortto",
+        TARGET_AUTOPILOT_API_URL=server.base_url,
+        TARGET_AUTOPILOT_API_KEY=server.api_key,
+        TARGET_AUTOPILOT_REJECTED_RECORDS_PATH=str(tmp_path / "rejected.jsonl"),
+        TARGET_AUTOPILOT_REPORT_PATH=str(tmp_path / "report.json"),
+    )
+    meltano("run", "--full-refresh", "tap-csv", "target-autopilot", env=env)
+
+    expected = {
+        title: sorted(
+            {
+                row["Email"].strip().lower()
+                for row in read_segment(stream)
+                if ADDRESS.fullmatch(row["Email"].strip())
+            }
+        )
+        for stream, title in SEGMENTS.items()
+    }
+    assert server.tags() == expected
+    assert server.lists() == {}  # nothing went to the Classic API
+    row = next(r for r in read_segment("new_signups") if r["Email"] != r["Email"].lower() and all(r.values()))
+    person = server.person(row["Email"].strip())
+    assert person is not None
+    fields = person["fields"]
+    assert (fields["str::first"], fields["str::last"], fields["str:cm:company"]) == (
+        row["First Name"],
+        row["Last Name"],
+        row["Company"],
+    )
+    assert fields["str:cm:loyalty-tier"] == row["Loyalty Tier"]
+    assert fields["int:cm:orders"] == int(row["Orders"])
+    assert fields["int:cm:lifetime-value"] == round(float(row["Lifetime Value"]) * 1000)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "completed"
+    assert report["requests"]["by_endpoint"]["POST /person/merge"] == -(-len(server.people()) // 100)
