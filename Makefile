@@ -32,8 +32,10 @@ test: lint browser
 	$(BIN)/pytest
 
 # Installs, starts the sandbox, runs `meltano run tap-csv target-autopilot`, shows the result.
+# `make demo API=ortto`: today's Autopilot (the Ortto API), segments as tags.
+API ?= classic
 demo: install
-	$(BIN)/python demo/run_demo.py
+	$(BIN)/python demo/run_demo.py --api $(API)
 
 # Benchmarks (issue 5): sandboxes on loopback, the real CLI, target-csv as the baseline; writes BENCHMARKS.md.
 bench: install

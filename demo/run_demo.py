@@ -3,12 +3,15 @@
 Steps, each printed before it runs so you can repeat them by hand:
 1. `meltano install` (the tap and the target, into .meltano/);
 2. start the sandbox on loopback (`autopilot-sandbox serve`) and wait until it answers;
-3. `meltano run --full-refresh tap-csv target-autopilot` in the `dev` environment;
-4. print the per-segment summary from the run report, and what the sandbox now holds;
+3. `meltano run --full-refresh tap-csv target-autopilot` in the `dev` environment, or with
+   `--api ortto` (`make demo API=ortto`) in `dev-ortto`: today's Autopilot, segments as tags;
+4. print the per-segment summary from the run report, and what the sandbox now holds (lists, or
+   tags and their holders);
 5. stop the sandbox, whatever happened.
 
-The sandbox enforces Autopilot's documented 5 requests/second, so the run shows how the target paces
-itself against the real limit. The sandbox keeps nothing between demos, while Meltano remembers
+The sandbox enforces Autopilot's documented 5 requests/second (Ortto: 10, the smallest plan's), so
+the run shows how the target paces itself against the real limit. The sandbox keeps nothing between
+demos, while Meltano remembers
 which files it has read (the tap skips unchanged files): hence `--full-refresh`.
 
 Run it with the project's virtual environment: .venv/bin/python demo/run_demo.py
@@ -16,6 +19,7 @@ Run it with the project's virtual environment: .venv/bin/python demo/run_demo.py
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shlex
@@ -27,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from target_autopilot.sandbox import SandboxControl
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -118,6 +124,10 @@ def print_summary(report: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description="Export the demo segments into a local sandbox.")
+    parser.add_argument("--api", choices=("classic", "ortto"), default="classic")
+    api = parser.parse_args().api
+    environment = "dev" if api == "classic" else "dev-ortto"
     step("Installing the tap and the target into .meltano/")
     run([str(BIN / "meltano"), "install"])
 
@@ -137,19 +147,25 @@ def main() -> int:
     try:
         wait_until_answering(base_url, server, timeout=30)
 
-        step("Exporting the demo segments: meltano run tap-csv target-autopilot (dev environment)")
+        step(f"Exporting the demo segments: meltano run tap-csv target-autopilot ({environment} environment)")
         # Set URL and key explicitly: a TARGET_AUTOPILOT_API_KEY exported for production would
         # otherwise win over the dev environment's sandbox key.
         env = dict(os.environ, TARGET_AUTOPILOT_API_URL=base_url, TARGET_AUTOPILOT_API_KEY=API_KEY)
-        meltano_run = [str(BIN / "meltano"), "--environment", "dev", "run", "--full-refresh"]
+        meltano_run = [str(BIN / "meltano"), "--environment", environment, "run", "--full-refresh"]
         run([*meltano_run, "tap-csv", "target-autopilot"], env=env)
 
         step(f"Run summary ({REPORT.relative_to(ROOT)})")
         print_summary(json.loads(REPORT.read_text(encoding="utf-8")))
         print(f"Rejected records: {REJECTED.relative_to(ROOT)}")
 
-        step("What the sandbox now holds")
+        step(
+            "What the sandbox now holds"
+            + (": each segment a tag, with its holders" if api == "ortto" else "")
+        )
         run([str(BIN / "autopilot-sandbox"), "show", "--url", root_url])
+        if api == "ortto":
+            for tag, holders in SandboxControl(root_url, API_KEY).tags().items():
+                print(f"  {tag}: {', '.join(holders[:4])}, ... ({len(holders)} holders)")
     except subprocess.CalledProcessError as error:
         print(f"\nFailed (exit code {error.returncode}): {shlex.join(error.cmd)}", file=sys.stderr)
         return 1
