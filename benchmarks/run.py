@@ -43,6 +43,7 @@ CSV_VENV = WORK / "venv-target-csv"
 CSV_PACKAGE = "meltanolabs-target-csv==0.5.0"
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+ORTTO_MARKERS = ("<!-- bench-ortto:start -->", "<!-- bench-ortto:end -->")
 STREAM, LIST_TITLE = "customers", "Bench customers"
 AUTOPILOT_RATE = 5  # Autopilot's documented limit, requests/second
 CONSTANT = 5  # requests a run may add to the per-profile formulas (account, lists, probe, ...)
@@ -562,21 +563,43 @@ def render(bench: Bench, info: dict[str, str], command: str, took: float) -> str
     return "\n".join(lines)
 
 
-def write_markdown(body: str) -> None:
+def write_markdown(body: str, start: str = START, end: str = END) -> None:
     """Replace what is between the markers in BENCHMARKS.md (the file is created when missing)."""
-    block = f"{START}\n{body}\n{END}"
+    block = f"{start}\n{body}\n{end}"
     text = BENCHMARKS_MD.read_text(encoding="utf-8") if BENCHMARKS_MD.exists() else ""
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
         text = f"# Benchmarks\n\n{block}\n{text}"
     BENCHMARKS_MD.write_text(text, encoding="utf-8")
+
+
+def ortto_scenarios(bench: Bench, small: int, large: int) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    ortto = importlib.import_module("ortto")
+    print("6. Ortto request counts", file=sys.stderr)
+    for n in (small, large):
+        ortto.counts(bench, run_target, profile, SCHEMA, n)
+    print("7. Ortto rate-limit use", file=sys.stderr)
+    ortto.utilisation(bench, run_target, profile, SCHEMA, 2 * small)  # ~20 s of applying, as scenario 2
+
+
+def ortto_only(
+    bench: Bench, small: int, large: int, args: argparse.Namespace, info: dict[str, str], started: float
+) -> None:
+    ortto_scenarios(bench, small, large)
+    command = ".venv/bin/python benchmarks/run.py --ortto" + (" --quick" if args.quick else "")
+    body = render(bench, info, command, time.perf_counter() - started)
+    print(body)
+    if not args.no_write:
+        write_markdown(body, *ORTTO_MARKERS)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every scenario")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
+    parser.add_argument("--ortto", action="store_true", help="only the Ortto scenarios (6 and 7)")
     args = parser.parse_args()
     # SIGTERM ends the run like Ctrl-C does: the sandboxes and temporary files are cleaned up.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
@@ -585,6 +608,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="autopilot-bench-") as tmp:
         bench = Bench(args.quick, Path(tmp))
         small, large = (1_000, 5_000) if args.quick else (10_000, 100_000)
+        if args.ortto:
+            ortto_only(bench, small, large, args, info, started)
+            return
         print("1. overhead", file=sys.stderr)
         bench.overhead()
         print("2. rate-limit utilisation", file=sys.stderr)
@@ -602,6 +628,7 @@ def main() -> None:
         bench.extrapolate(large)
         print("5. sandbox throughput", file=sys.stderr)
         bench.sandbox_throughput()
+        ortto_scenarios(bench, small, large)
     command = "make bench" if not args.quick else ".venv/bin/python benchmarks/run.py --quick"
     body = render(bench, info, command, time.perf_counter() - started)
     print(body)

@@ -82,12 +82,14 @@ class OrttoApplier:
             self.report.apply_seconds = time.monotonic() - started
 
     def _apply(self) -> None:
-        self.fields.prepare(self.client, self.logger, create=not self.settings.dry_run)
+        with ThreadPoolExecutor(1, thread_name_prefix="tags") as side:
+            reading = side.submit(read_tags, self.client)  # meanwhile, the fields
+            self.fields.prepare(self.client, self.logger, create=not self.settings.dry_run)
+            tags = reading.result()
         if self.fields.missing():
             self.logger.info(
                 "Dry run: would create the custom fields %s", ", ".join(map(repr, self.fields.missing()))
             )
-        tags = read_tags(self.client)
         wanted = {*self.staging.lists(), *self.managed}
         Holders(self.client, self.fields, self.staging, self.logger).hold(tags, wanted)
         diff = plan.diff(self.staging, set(tags), self.managed, examples=self.settings.dry_run)
