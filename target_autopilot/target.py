@@ -196,8 +196,9 @@ class TargetAutopilot(Target):
         if rejects.lines:
             report.files["rejected records"] = rejects.run_path
         path = self.settings.report_path
-        # A run that received nothing and failed in nothing leaves the latest report in place.
-        own = run_path(path, self.export.run_id) if path and (status != "completed" or report.records) else ""
+        # A run that received nothing, removed nothing and failed in nothing leaves the latest report.
+        acted = status != "completed" or report.records or report.removals()
+        own = run_path(path, self.export.run_id) if path and acted else ""
         if own:
             report.files["report"] = own
         summary = self.export.summary(status)
