@@ -3,10 +3,12 @@
 Each configuration exports into its own sandbox account (`account("name")`), so runs do not see each
 other's lists. A new scenario is a few lines:
 
-    def test_x(project, postgres, account):
-        autopilot = account("x")
-        project.run("tap-postgres", target_settings(autopilot))
-        postgres.sql("UPDATE customers SET ...")
+    def test_x(project, warehouse, account, outputs):
+        autopilot = account("x")  # and "x" in ACCOUNTS
+        project.run("tap-postgres", target_settings(autopilot, outputs))
+        warehouse.sql("UPDATE customers SET ...")  # put back after the test
+        project.run("tap-postgres", target_settings(autopilot, outputs, some_setting=...))
+        assert autopilot.lists() == ...
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 
 from target_autopilot.sandbox import Sandbox, SandboxControl, run_sandbox
-from tests.warehouse.data import setup_sql
+from tests.warehouse.data import reset_customers_sql, setup_sql
 from tests.warehouse.postgres import Postgres
 from tests.warehouse.project import MeltanoProject, clean_environment
 
@@ -32,6 +34,13 @@ def postgres() -> Iterator[Postgres]:
     with Postgres() as server:
         server.sql(setup_sql())
         yield server
+
+
+@pytest.fixture
+def warehouse(postgres: Postgres) -> Iterator[Postgres]:
+    """The database, for a test that changes `customers`: put back as it was afterwards."""
+    yield postgres
+    postgres.sql(reset_customers_sql())
 
 
 @pytest.fixture(scope="package")

@@ -7,13 +7,13 @@ are written a second time, in Python), independently of the tap and the target.
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 
 @dataclass(frozen=True)
-class Customer:
+class Customer:  # the columns of `customers`, in order
     customer_id: int
     email: str | None
     first_name: str
@@ -25,6 +25,7 @@ class Customer:
     newsletter: bool | None
     signup_date: date | None
     last_order_at: datetime | None
+    updated_at: datetime | None = None  # None: set from customer_id (an hour apart, in November 2026)
 
 
 UTC = timezone.utc
@@ -157,7 +158,7 @@ COLUMNS = """
     newsletter boolean,
     signup_date date,
     last_order_at timestamp with time zone,
-    updated_at timestamp with time zone NOT NULL DEFAULT now()
+    updated_at timestamp with time zone NOT NULL
 """
 
 
@@ -172,10 +173,20 @@ def literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def updated_at(customer: Customer) -> datetime:
+    return customer.updated_at or datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=customer.customer_id)
+
+
 def insert_customers(customers: list[Customer]) -> str:
-    rows = ",\n".join("(" + ", ".join(literal(v) for v in astuple(c)) + ")" for c in customers)
+    values = [(*astuple(c)[:-1], updated_at(c)) for c in customers]
+    rows = ",\n".join("(" + ", ".join(literal(v) for v in row) + ")" for row in values)
     names = ", ".join(Customer.__dataclass_fields__)
     return f"INSERT INTO customers ({names}) VALUES\n{rows};\n"
+
+
+def reset_customers_sql() -> str:
+    """Back to CUSTOMERS, after a test changed the table (the views follow)."""
+    return "TRUNCATE customers;\n" + insert_customers(CUSTOMERS)
 
 
 def setup_sql() -> str:
