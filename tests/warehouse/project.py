@@ -32,6 +32,13 @@ VARIANTS: list[dict[str, Any]] = [
         "config": {"default_replication_method": "INCREMENTAL"},
         "metadata": {"segments-*": {"replication-method": "INCREMENTAL", "replication-key": "updated_at"}},
     },
+    {
+        # Whatever tables a test puts in schema `bulk`: a tap that writes for a while.
+        "name": "tap-postgres-bulk",
+        "inherit_from": "tap-postgres",
+        "config": {"filter_schemas": ["bulk"]},
+        "select": ["bulk-*.*"],
+    },
 ]
 
 
@@ -58,7 +65,7 @@ class MeltanoProject:
         hub["pip_url"] = f"-e {ROOT}"
         local_ref = parent / "target-autopilot.yml"
         local_ref.write_text(yaml.safe_dump(hub, sort_keys=False))
-        project.meltano("add", "loader", "target-autopilot", "--from-ref", str(local_ref))
+        project.meltano("add", "--no-install", "loader", "target-autopilot", "--from-ref", str(local_ref))
         # The sandbox has no rate limit. In meltano.yml, not in the environment: Meltano 4.4 turns a
         # `decimal` setting given as TARGET_AUTOPILOT_REQUESTS_PER_SECOND into a value it cannot write.
         definition = yaml.safe_load(meltano_yml.read_text())
