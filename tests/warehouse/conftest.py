@@ -24,7 +24,6 @@ from tests.warehouse.data import reset_customers_sql, setup_sql
 from tests.warehouse.postgres import Postgres
 from tests.warehouse.project import MeltanoProject, clean_environment
 
-pytestmark = pytest.mark.meltano
 # One sandbox account per configuration that exports.
 ACCOUNTS = ("views", "table", "incremental", "early-stop")
 
