@@ -17,7 +17,7 @@ from tests.warehouse.project import MeltanoProject
 
 pytestmark = pytest.mark.meltano
 # Enough rows that the tap is still writing when the target stops.
-BULK_ROWS = 20_000
+BULK_ROWS = 5_000
 LOG_LINE = re.compile(r"^\S+ \[(?P<level>\w+)\s*\] (?P<source>\S+)\s+(?P<message>.*)$")
 
 
