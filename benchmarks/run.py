@@ -463,6 +463,19 @@ class Bench:
             "bulk upserts of 100 (4 clients)",
             f"{bulk:,.0f} requests/s = {bulk * BULK:,.0f} contacts/s",
         )
+        ortto = throughput(requests_total, 4, "ortto")
+        merge = throughput(requests_total // 10, 4, "merge")
+        self.add(
+            "5 sandbox throughput, limits off", "Ortto mix (4 clients)", f"{ortto:,.0f} requests/s",
+            "≥ 1,000 requests/s", ortto >= 1000,
+        )  # fmt: skip
+        self.add(
+            "5 sandbox throughput, limits off",
+            "Ortto merges of 100 people (4 clients)",
+            f"{merge:,.0f} requests/s = {merge * BULK:,.0f} people/s",
+            "≥ 200 requests/s",
+            merge >= 200,
+        )
 
 
 def _bulk_requests(size: int) -> int:

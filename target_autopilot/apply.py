@@ -20,8 +20,9 @@ from typing import Any
 from target_autopilot import plan
 from target_autopilot.client import Answer, AutopilotClient, RequestFailed
 from target_autopilot.errors import ApiRefused, ApiUnavailable
+from target_autopilot.refusals import RefusalWatch
 from target_autopilot.rejects import RejectedFile
-from target_autopilot.report import Progress, Report
+from target_autopilot.report import Progress, Report, plural
 from target_autopilot.settings import Settings
 from target_autopilot.staging import StagedProfile, Staging
 
@@ -64,6 +65,7 @@ class Applier:
         self.logger = logger
         self.workers = workers_for(settings.requests_per_second)
         self.list_ids: dict[str, str] = {}
+        self.refusals = RefusalWatch()
 
     def run(self) -> None:
         """Apply everything; raises an ExportError when Autopilot cannot be brought there."""
@@ -87,8 +89,8 @@ class Applier:
             self.report.list_assignment = mode
             total = plan.request_estimate(self.staging, mode)
             self.logger.info(
-                "Applying: about %d requests at up to %g requests/s (list assignment: %s)",
-                total,
+                "Applying: about %s at up to %g requests/s (list assignment: %s)",
+                plural(total, "request"),
                 self.settings.requests_per_second,
                 mode,
             )
@@ -194,7 +196,7 @@ class Applier:
         outcome = Outcome()
         self._bulk(first.profiles, title, outcome)
         if not outcome.accepted:
-            self._record(outcome)
+            self._settle(outcome)
             return "per_contact"
         probe = outcome.accepted[0].email
         check = self.client.call(
@@ -207,7 +209,7 @@ class Applier:
         )
         if check.status == 200:
             self.logger.info("Autopilot assigns lists inside bulk upserts: memberships ride along them")
-            self._record(outcome)
+            self._settle(outcome)
             self.staging.mark_present(title, [p.email for p in outcome.accepted])
             return "bulk"
         self.logger.warning(
@@ -215,7 +217,7 @@ class Applier:
             "missing membership with its own request (about 1 request per membership)"
         )
         outcome.added[title] -= len(outcome.accepted)
-        self._record(outcome)
+        self._settle(outcome)
         self._execute([plan.Membership(profile, title) for profile in outcome.accepted], pool)
         self.staging.mark_present(title, [p.email for p in outcome.accepted])
         return "per_contact"
@@ -241,11 +243,20 @@ class Applier:
         for future in done:
             self._record(future.result())
 
-    def _record(self, outcome: Outcome) -> None:
+    def _settle(self, outcome: Outcome) -> None:
+        self._count(outcome)
+        self._record(outcome)
+
+    def _count(self, outcome: Outcome) -> None:
+        """Count what Autopilot accepted as soon as it answers, so a partial report counts it too."""
+        self.report.upserted([profile.email for profile in outcome.accepted])
         for title, count in outcome.added.items():
             self.report.added(title, count)
         for title, count in outcome.present.items():
-            self.report.segment(title).memberships_present += count
+            self.report.present(title, count)
+
+    def _record(self, outcome: Outcome) -> None:
+        """Write the rejections (on the calling thread, which alone reads staging)."""
         for profile, reason, message in outcome.rejected:
             if reason == "api_rejected":
                 if profile.email in self.report.api_rejected:
@@ -253,15 +264,22 @@ class Applier:
                 self.report.api_rejected.add(profile.email)
             self.rejects.write(profile.stream, reason, message, profile.record)
             self.report.reject(self.staging.lists_of(profile.email), reason)
+        self.refusals.observe(
+            len(outcome.accepted),
+            (message for _, reason, message in outcome.rejected if reason == "api_rejected"),
+        )
 
     def _do(self, unit: plan.Unit) -> Outcome:
         outcome = Outcome()
-        if isinstance(unit, plan.BulkUpsert):
-            self._bulk(unit.profiles, unit.list_title, outcome)
-        elif isinstance(unit, plan.ContactUpsert):
-            self._contact(unit.profile, unit.list_titles, outcome)
-        else:
-            self._membership(unit.profile, unit.list_title, outcome)
+        try:
+            if isinstance(unit, plan.BulkUpsert):
+                self._bulk(unit.profiles, unit.list_title, outcome)
+            elif isinstance(unit, plan.ContactUpsert):
+                self._contact(unit.profile, unit.list_titles, outcome)
+            else:
+                self._membership(unit.profile, unit.list_title, outcome)
+        finally:
+            self._count(outcome)  # a unit cut short by a stop still counts what Autopilot accepted
         return outcome
 
     def _item(self, profile: StagedProfile, title: str | None) -> str:

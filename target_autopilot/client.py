@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ from target_autopilot.ratelimit import RateLimiter
 logger = logging.getLogger("target_autopilot.client")
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+NOTICE_EVERY = 10.0  # seconds between two log lines about failures being retried
 DEFAULT_RETRY_AFTER = 1.0  # Autopilot counts requests per second; one window is enough to wait.
 
 
@@ -57,6 +59,10 @@ class RequestFailed(Exception):
     """
 
 
+class Stopped(Exception):
+    """The run is stopping: no new request is sent."""
+
+
 class _Transient(RequestFailed):
     """A failure the client retries by itself after a backoff."""
 
@@ -67,6 +73,46 @@ class _Throttled(Exception):
     def __init__(self, wait: float) -> None:
         super().__init__(f"429 Too Many Requests (waiting {wait:g} s)")
         self.wait = wait
+
+
+class RetryNotice:
+    """Says that requests are failing and being retried: the first failure at once, then at most one
+    line every `NOTICE_EVERY` seconds (a `backoff` on_backoff handler, called from any thread)."""
+
+    def __init__(self, retry_seconds: float) -> None:
+        self.retry_seconds = retry_seconds
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._unreported = 0
+
+    def __call__(self, details: Any) -> None:
+        label, failure = details["args"][3], details["exception"]
+        with self._lock:
+            now = time.monotonic()
+            self._unreported += 1
+            if self._last is not None and now - self._last < NOTICE_EVERY:
+                return
+            first, failures = self._last is None, self._unreported
+            since = 0.0 if self._last is None else now - self._last
+            self._last, self._unreported = now, 0
+        if first:
+            logger.warning(
+                "%s failed (%s): retrying it for up to %g s (retry_seconds) before giving up",
+                label,
+                failure,
+                self.retry_seconds,
+            )
+        else:
+            logger.warning(
+                "Still retrying: %d more failures in the last %.0f s, latest %s failed (%s) after %.0f s "
+                "of up to %g s",
+                failures,
+                since,
+                label,
+                failure,
+                details["elapsed"],
+                self.retry_seconds,
+            )
 
 
 class RequestCounts:
@@ -80,6 +126,11 @@ class RequestCounts:
         self.connection_errors = 0
         self.given_up = 0
         self.by_endpoint: Counter[str] = Counter()
+
+    @property
+    def answered(self) -> int:
+        """Requests that got an HTTP answer (attempts that could not connect or timed out excluded)."""
+        return self.requests - self.connection_errors
 
     @property
     def retries(self) -> int:
@@ -114,6 +165,7 @@ class AutopilotClient:
         self.timeout = timeout
         self.counts = RequestCounts()
         self._api_key = api_key
+        self._stopped = threading.Event()
         self._session = requests.Session()
         self._session.headers.update(
             {
@@ -144,6 +196,7 @@ class AutopilotClient:
             max_time=retry_seconds,
             jitter=backoff.full_jitter,
             logger=None,
+            on_backoff=RetryNotice(retry_seconds),
         )(throttled)
 
     def call(
@@ -189,8 +242,14 @@ class AutopilotClient:
             "are updated in place, not duplicated."
         )
 
+    def stop(self) -> None:
+        """Send no further request (those in flight still finish)."""
+        self._stopped.set()
+
     def _send(self, method: str, url: str, body: Any, label: str) -> Answer:
         self.limiter.acquire()
+        if self._stopped.is_set():
+            raise Stopped(f"{label} not sent: the run is stopping")
         self.counts.count(label)
         try:
             response = self._session.request(method, url, data=_encode(body), timeout=self.timeout)
@@ -203,7 +262,7 @@ class AutopilotClient:
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.counts.failed("connection_errors")
             logger.debug("%s: %s, retrying", label, type(exc).__name__)
-            raise _Transient(f"{type(exc).__name__} on {label}") from None
+            raise _Transient(f"{type(exc).__name__}{_errno(exc)}") from None
         if response.status_code == 429:
             self.counts.failed("throttled")
             wait = _retry_after(response.headers.get("Retry-After"))
@@ -213,7 +272,7 @@ class AutopilotClient:
         if response.status_code in RETRY_STATUSES:
             self.counts.failed("server_errors")
             logger.debug("%s: %d, retrying", label, response.status_code)
-            raise _Transient(f"HTTP {response.status_code} on {label}")
+            raise _Transient(f"HTTP {response.status_code}")
         return Answer(response.status_code, _json_body(response, self._api_key))
 
     def close(self) -> None:
@@ -251,6 +310,12 @@ def _reason(exc: Exception) -> str:
     text = str(exc)
     start = text.rfind("SSLError(")
     return text[start:][:200] if start >= 0 else text[:200]
+
+
+def _errno(exc: Exception) -> str:
+    """`: [Errno 111] Connection refused` from a requests error, or nothing."""
+    found = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exc))
+    return f": {found.group(0)}" if found else ""
 
 
 def _retry_after(header: str | None) -> float:

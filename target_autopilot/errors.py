@@ -33,7 +33,13 @@ class ApiRefused(ExportError):
     """Autopilot answered a request the export cannot do without (a list, the account) with a 4xx."""
 
 
-class Terminated(ExportError):
-    """The run was stopped by a signal before the export was applied."""
+class TooManyRejected(ExportError):
+    """More of the run's records were rejected than `max_rejected_fraction` allows."""
 
-    exit_code = 143
+
+class Terminated(ExportError):
+    """The run was stopped by a signal before the export was applied: exit 128 + the signal's number."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum

@@ -6,14 +6,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from target_autopilot import plan
+from target_autopilot import fieldtypes, plan
 from target_autopilot.apply import Applier, workers_for
 from target_autopilot.client import AutopilotClient
-from target_autopilot.errors import InputError
-from target_autopilot.mapping import Contact, Rejection
+from target_autopilot.errors import InputError, TooManyRejected
+from target_autopilot.fieldtypes import MappedField
+from target_autopilot.mapping import Contact, DroppedValue, Rejection, StreamMapping
 from target_autopilot.ratelimit import RateLimiter
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report
+from target_autopilot.runfiles import new_run_id
 from target_autopilot.settings import Settings
 from target_autopilot.staging import Staging
 
@@ -25,15 +27,20 @@ class Export:
         self.settings = settings
         self.logger = logger
         self.staging = Staging()
-        self.rejects = RejectedFile(settings.rejected_records_path)
+        self.run_id = new_run_id()
+        self.rejects = RejectedFile(settings.rejected_records_path, self.run_id)
         self.report = Report()
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
+        self._custom_fields: set[MappedField] = set()
 
     # Called by the sinks while the input is read
 
-    def register_stream(self, stream: str, schema: Mapping[str, Any]) -> None:
+    def register_stream(self, stream: str, schema: Mapping[str, Any], mapping: StreamMapping) -> None:
         self._stream_properties[stream] = set(schema.get("properties") or {})
+        self._custom_fields |= {
+            MappedField(spec.key, spec.source, stream) for spec in mapping.fields if spec.is_custom
+        }
 
     def lists_for(self, stream: str, record: Mapping[str, Any]) -> list[str] | Rejection:
         """The list titles a record belongs to, or why it belongs to none."""
@@ -61,6 +68,12 @@ class Export:
         self.rejects.write(stream, rejection.reason, rejection.message, record)
         self.report.reject(titles, rejection.reason)
 
+    def drop_value(self, stream: str, titles: list[str], dropped: DroppedValue, record: Any) -> None:
+        """Record a value left out of an exported contact."""
+        detail = {"property": dropped.source, "field": dropped.key, "value": dropped.value}
+        self.rejects.write(stream, "invalid_value", dropped.message, record, detail)
+        self.report.dropped(titles)
+
     def stage(self, contact: Contact, titles: list[str], stream: str, record: str) -> None:
         """Stage a profile; past the limit in truncate mode, reject it instead."""
         if (
@@ -78,9 +91,10 @@ class Export:
 
     # Called once the input has ended
 
-    def finish(self) -> dict[str, Any]:
-        """Check the plan, apply it, and return the run summary. Raises ExportError on failure."""
+    def finish(self) -> None:
+        """Check the plan and apply it. Raises ExportError on failure."""
         self._check_mapping_sources()
+        self._warn_about_nothing_received()
         profiles = self.staging.profile_count
         self.report.profiles = profiles
         for title, count in self.staging.profiles_by_list().items():
@@ -102,13 +116,45 @@ class Export:
                 retry_seconds=self.settings.retry_seconds,
                 connections=workers_for(self.settings.requests_per_second),
             )
+            fieldtypes.check(self._custom_fields, self.client, self.logger)
             Applier(self.settings, self.client, self.staging, self.rejects, self.report, self.logger).run()
         for figures in self.report.segments.values():
             figures.upserted = figures.profiles - figures.rejected["api_rejected"]
-        return self.summary("completed")
+        self.report.applied = True
+        self._check_rejected_fraction()
 
     def summary(self, status: str) -> dict[str, Any]:
         return self.report.to_dict(self.client.counts if self.client else None, status)
+
+    def _check_rejected_fraction(self) -> None:
+        records, rejected = self.report.records, sum(self.report.rejected.values())
+        limit = self.settings.max_rejected_fraction
+        if records and rejected / records > limit:
+            raise TooManyRejected(
+                f"{rejected:,} of the run's {records:,} records were rejected ({rejected / records:.0%}), "
+                f"more than max_rejected_fraction = {limit:g} allows, so the run failed and wrote no "
+                "STATE: the next run sends these records again (what Autopilot accepted stays). "
+                f"The reasons are in {self.rejects.path}. Fix the cause, or raise "
+                "max_rejected_fraction (1 never fails a run for its rejections)."
+            )
+
+    def _warn_about_nothing_received(self) -> None:
+        arrived = sorted(self._stream_properties)
+        if self.settings.segment_property is None:
+            for stream in sorted(set(self.settings.segments) - set(arrived)):
+                self.logger.warning(
+                    "segments names the stream %r, which did not arrive in this run (streams that "
+                    "did: %s): check its spelling against the tap's stream names",
+                    stream,
+                    ", ".join(arrived) or "none",
+                )
+        if not self.report.records:
+            self.logger.warning(
+                "The tap sent no record (streams: %s). Its state may say nothing changed since the "
+                "last run (tap-spreadsheets skips files it has read before); `meltano run "
+                "--full-refresh ...` sends everything again",
+                ", ".join(arrived) or "none",
+            )
 
     def _check_mapping_sources(self) -> None:
         if not self._stream_properties:
@@ -120,6 +166,11 @@ class Export:
                     f"field_mapping.{key} names the property {source!r}, which no stream has. "
                     f"Available properties: {', '.join(sorted(known)) or '(none)'}. Nothing was sent."
                 )
+
+    def stop(self) -> None:
+        """Start no new request: the run was interrupted."""
+        if self.client is not None:
+            self.client.stop()
 
     def close(self) -> None:
         self.rejects.close()

@@ -52,11 +52,22 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class DroppedValue:
+    """A value left out of a contact because its field cannot take it."""
+
+    source: str
+    key: str
+    value: Any
+    message: str
+
+
+@dataclass(frozen=True)
 class Contact:
     """A record turned into what Autopilot receives (without `Email`, which is `email`)."""
 
     email: str
     fields: dict[str, Any]
+    dropped: tuple[DroppedValue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,14 +115,22 @@ def mapping_key_problems(field_mapping: Mapping[str, str]) -> list[str]:
 class StreamMapping:
     """How the records of one stream become contacts."""
 
-    def __init__(self, stream: str, email_source: str, fields: Iterable[FieldSpec]) -> None:
+    def __init__(
+        self, stream: str, email_source: str, fields: Iterable[FieldSpec], *, drop_invalid: bool = True
+    ) -> None:
         self.stream = stream
         self.email_source = email_source
         self.fields = tuple(fields)
+        self.drop_invalid = drop_invalid
 
     @classmethod
     def resolve(
-        cls, stream: str, schema: Mapping[str, Any], field_mapping: Mapping[str, str]
+        cls,
+        stream: str,
+        schema: Mapping[str, Any],
+        field_mapping: Mapping[str, str],
+        *,
+        drop_invalid: bool = True,
     ) -> StreamMapping:
         """Resolve the mapping for a stream, or raise InputError naming what is missing."""
         properties: Mapping[str, Any] = schema.get("properties") or {}
@@ -140,7 +159,7 @@ class StreamMapping:
             )
             for key, source in explicit.items()
         ]
-        return cls(stream, email_source, specs)
+        return cls(stream, email_source, specs, drop_invalid=drop_invalid)
 
     def sources(self) -> set[str]:
         """Every source property this mapping reads."""
@@ -159,16 +178,18 @@ class StreamMapping:
             )
         fields: dict[str, Any] = {}
         custom: dict[str, Any] = {}
+        dropped: list[DroppedValue] = []
         for spec in self.fields:
             value = record.get(spec.source)
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue
             converted = convert_value(spec.kind, value)
             if isinstance(converted, Rejection):
-                return Rejection(
-                    "invalid_value",
-                    f"{spec.source!r} → {spec.key}: {converted.message}",
-                )
+                message = f"{spec.source!r} → {spec.key}: {converted.message}"
+                if not self.drop_invalid:
+                    return Rejection("invalid_value", message)
+                dropped.append(DroppedValue(spec.source, spec.key, value, message))
+                continue
             if converted is None:
                 continue
             if spec.is_custom:
@@ -177,7 +198,7 @@ class StreamMapping:
                 fields[spec.key] = converted
         if custom:
             fields["custom"] = custom
-        return Contact(email, fields)
+        return Contact(email, fields, tuple(dropped))
 
 
 def normalise_email(value: object) -> str | None:

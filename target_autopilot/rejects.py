@@ -11,6 +11,7 @@ from typing import Any, TextIO
 import msgspec
 
 from target_autopilot.errors import ExportError
+from target_autopilot.runfiles import link_latest, run_path
 
 # Taps' records hold Decimals (the SDK's msgspec reader) and, from some taps, datetimes: written
 # as JSON numbers and ISO strings, never as quoted "Decimal(...)".
@@ -23,37 +24,49 @@ def record_json(record: Any) -> str:
 
 
 class RejectedFile:
-    """Appends rejections as JSON lines; the file holds personal data, so only its owner may read it."""
+    """Appends rejections as JSON lines to this run's own file; the configured path links to the latest
+    run that rejected anything. The files hold personal data, so only their owner may read them."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, run_id: str) -> None:
         self.path = path
+        self.run_path = run_path(path, run_id)
+        self.lines = 0
         self._lock = threading.Lock()
         self._file: TextIO | None = None
         self._closed = False
 
-    def write(self, stream: str, reason: str, message: str, record: Any) -> None:
-        """Write one rejection. `record` is the source record (a dict) or its JSON text."""
+    def write(
+        self, stream: str, reason: str, message: str, record: Any, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Write one rejection. `record` is the source record (a dict) or its JSON text; `detail`
+        adds members (for a dropped value: its property, field and value)."""
         body = record if isinstance(record, str) else record_json(record)
+        extra = "".join(f",{json.dumps(key)}:{record_json(value)}" for key, value in (detail or {}).items())
         line = (
             f'{{"stream":{json.dumps(stream, ensure_ascii=False)},"reason":{json.dumps(reason)},'
-            f'"message":{json.dumps(message, ensure_ascii=False)},"record":{body}}}\n'
+            f'"message":{json.dumps(message, ensure_ascii=False)}{extra},"record":{body}}}\n'
         )
         with self._lock:
             self._open().write(line)
+            self.lines += 1
 
     def open(self) -> None:
-        """Create (or empty) the file now: an unwritable path must stop the run before anything is sent."""
+        """Create this run's file now: an unwritable path must stop the run before anything is sent."""
         with self._lock:
             self._open()
 
     def _open(self) -> TextIO:
         if self._file is None:
             try:
+                if os.path.isdir(self.path):
+                    raise IsADirectoryError(21, "Is a directory")
                 directory = os.path.dirname(self.path)
                 if directory:
                     os.makedirs(directory, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
+                fd = os.open(self.run_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.fchmod(fd, 0o600)  # whatever the umask
+                if os.path.exists(self.path):
+                    os.chmod(self.path, 0o600)  # an earlier run's file, perhaps from an older version
             except OSError as exc:
                 raise ExportError(
                     f"rejected_records_path {self.path!r} cannot be written ({exc.strerror or exc}): "
@@ -63,7 +76,7 @@ class RejectedFile:
         return self._file
 
     def close(self) -> None:
-        """Flush and close; with no rejection, leave an empty file so no stale one is misread."""
+        """Flush and close; link the configured path to this run's file, or drop it when it is empty."""
         with self._lock:
             if self._closed:
                 return
@@ -71,3 +84,7 @@ class RejectedFile:
             # An unwritable path stopped the run when it was first met: nothing more to say here.
             with contextlib.suppress(ExportError):
                 self._open().close()
+                if self.lines:
+                    link_latest(self.path, self.run_path)
+                else:
+                    os.remove(self.run_path)

@@ -24,6 +24,7 @@ class SegmentFigures:
     memberships_added: int = 0
     memberships_present: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    values_dropped: int = 0
 
 
 class Report:
@@ -35,9 +36,14 @@ class Report:
         self.records = 0
         self.profiles = 0
         self.rejected: Counter[str] = Counter()
+        self.values_dropped = 0
         self.api_rejected: set[str] = set()
+        self.accepted: set[str] = set()  # emails Autopilot accepted, counted as the answers arrive
         self.list_assignment = ""
         self.apply_seconds: float | None = None
+        self.applied = False
+        self.failure: str | None = None
+        self.files: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def segment(self, title: str) -> SegmentFigures:
@@ -56,9 +62,25 @@ class Report:
             for title in titles:
                 self.segments.setdefault(title, SegmentFigures()).rejected[reason] += 1
 
+    def dropped(self, titles: list[str]) -> None:
+        """Count one value dropped from a record that was still exported."""
+        with self._lock:
+            self.values_dropped += 1
+            for title in titles:
+                self.segments.setdefault(title, SegmentFigures()).values_dropped += 1
+
     def added(self, title: str, count: int = 1) -> None:
         with self._lock:
             self.segments.setdefault(title, SegmentFigures()).memberships_added += count
+
+    def present(self, title: str, count: int) -> None:
+        with self._lock:
+            self.segments.setdefault(title, SegmentFigures()).memberships_present += count
+
+    def upserted(self, emails: list[str]) -> None:
+        """Count contacts Autopilot accepted (a partial report counts them too)."""
+        with self._lock:
+            self.accepted.update(emails)
 
     def to_dict(self, counts: RequestCounts | None, status: str) -> dict[str, Any]:
         """The run summary as JSON-ready data."""
@@ -68,11 +90,15 @@ class Report:
             "apply_seconds": None if self.apply_seconds is None else round(self.apply_seconds, 3),
             "records": self.records,
             "profiles": self.profiles,
-            "upserted": self.profiles - len(self.api_rejected) if status == "completed" else None,
+            "failure": self.failure,
+            "upserted": len(self.accepted),
             "rejected": dict(self.rejected),
+            "values_dropped": self.values_dropped,
             "list_assignment": self.list_assignment or None,
+            "files": dict(self.files),
             "requests": {
                 "sent": counts.requests if counts else 0,
+                "answered": counts.answered if counts else 0,
                 "retries": counts.retries if counts else 0,
                 "throttled_429": counts.throttled if counts else 0,
                 "server_errors": counts.server_errors if counts else 0,
@@ -83,10 +109,11 @@ class Report:
                 title: {
                     "records": figures.records,
                     "profiles": figures.profiles,
-                    "upserted": figures.upserted,
+                    "upserted": figures.upserted if self.applied else None,
                     "memberships_added": figures.memberships_added,
                     "memberships_present": figures.memberships_present,
                     "rejected": dict(figures.rejected),
+                    "values_dropped": figures.values_dropped,
                 }
                 for title, figures in sorted(self.segments.items())
             },
@@ -95,30 +122,39 @@ class Report:
     def log_summary(self, logger: logging.Logger, summary: dict[str, Any]) -> None:
         """Log the summary, one line per segment, then the totals."""
         for title, figures in summary["segments"].items():
+            upserted = "?" if figures["upserted"] is None else figures["upserted"]
             logger.info(
-                "Segment %r: %d records, %d profiles, %d upserted, %d memberships added, "
-                "%d already present, rejected %s",
+                "Segment %r: %d records, %d profiles, %s upserted, %d memberships added, "
+                "%d already present, rejected %s, %d values dropped",
                 title,
                 figures["records"],
                 figures["profiles"],
-                figures["upserted"],
+                upserted,
                 figures["memberships_added"],
                 figures["memberships_present"],
                 _reasons(figures["rejected"]),
+                figures["values_dropped"],
             )
         requests = summary["requests"]
         logger.info(
-            "Export %s in %.1f s: %d records, %d profiles, rejected %s; %d requests, "
-            "%d retries (%d after 429)",
+            "Export %s in %.1f s: %d records, %d profiles, %d contacts accepted by Autopilot, rejected %s, "
+            "%d values dropped; %s answered, %s without an answer (connection failures), "
+            "%d retries (%d after 429)%s",
             summary["status"],
             summary["duration_seconds"],
             summary["records"],
             summary["profiles"],
+            summary["upserted"],
             _reasons(summary["rejected"]),
-            requests["sent"],
+            summary["values_dropped"],
+            plural(requests["answered"], "request"),
+            plural(requests["connection_errors"], "attempt"),
             requests["retries"],
             requests["throttled_429"],
+            " (the error above says why)" if summary["failure"] else "",
         )
+        for kind, path in summary["files"].items():
+            logger.info("This run's %s: %s", kind, path)
 
     @staticmethod
     def write(path: str, summary: dict[str, Any]) -> None:
@@ -131,6 +167,11 @@ class Report:
             json.dump(summary, handle, indent=2, ensure_ascii=False)
             handle.write("\n")
         os.replace(partial, path)
+
+
+def plural(number: int, noun: str) -> str:
+    """'1 request', '2 requests'."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _reasons(rejected: dict[str, int]) -> str:

@@ -14,6 +14,7 @@ from singer_sdk import typing as th
 DEFAULT_API_URL = "https://api2.autopilothq.com/v1"
 LIST_ASSIGNMENTS = ("auto", "bulk", "per_contact")
 LIMIT_MODES = ("fail", "truncate")
+INVALID_VALUE_MODES = ("drop_value", "reject_record")
 
 SCHEMA = th.PropertiesList(
     th.Property(
@@ -101,18 +102,45 @@ SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_rejected_fraction",
+        th.NumberType,
+        default=0.5,
+        description=(
+            "When more than this share of the run's records is rejected (not exported, for any "
+            "reason; a dropped value does not count), the run ends non-zero and emits no STATE, so "
+            "the next run sends them again; what was written stays written. `1` never fails a run "
+            "for its rejections."
+        ),
+    ),
+    th.Property(
+        "on_invalid_value",
+        th.StringType(allowed_values=list(INVALID_VALUE_MODES)),
+        default="drop_value",
+        description=(
+            "A value its field cannot take (`yesterday` for a date): `drop_value` exports the person "
+            "without that value and writes the value to the rejected file (reason `invalid_value`); "
+            "`reject_record` rejects the whole record (the behaviour of earlier versions)."
+        ),
+    ),
+    th.Property(
         "rejected_records_path",
         th.StringType,
         default="autopilot-rejected.jsonl",
         description=(
-            "JSON Lines file receiving every record not exported: stream, reason code, message "
-            "and the record. Created readable by its owner only."
+            "JSON Lines file receiving every record not exported and every value dropped: stream, "
+            "reason code, message and the record. Each run writes its own file beside it "
+            "(`autopilot-rejected.<UTC time>-<pid>.jsonl`); this path is a link to the latest run "
+            "that rejected anything. Created readable by its owner only."
         ),
     ),
     th.Property(
         "report_path",
         th.StringType,
-        description="Optional path for a JSON run summary (the figures of the summary log).",
+        description=(
+            "Optional path for a JSON run summary (the figures of the summary log). Each run writes "
+            "its own report beside it (`<name>.<UTC time>-<pid>.json`); this path is a link to the "
+            "latest run that received records or failed."
+        ),
     ),
     th.Property(
         "notify",
@@ -139,6 +167,8 @@ class Settings:
     requests_per_second: float = 5.0
     retry_seconds: float = 120.0
     list_assignment: str = "auto"
+    max_rejected_fraction: float = 0.5
+    on_invalid_value: str = "drop_value"
     rejected_records_path: str = "autopilot-rejected.jsonl"
     report_path: str | None = None
     notify: bool | None = None
@@ -160,6 +190,8 @@ class Settings:
             requests_per_second=float(config.get("requests_per_second") or 5),
             retry_seconds=float(config.get("retry_seconds", 120)),
             list_assignment=config.get("list_assignment") or "auto",
+            max_rejected_fraction=float(config.get("max_rejected_fraction", 0.5)),
+            on_invalid_value=config.get("on_invalid_value") or "drop_value",
             rejected_records_path=config.get("rejected_records_path") or "autopilot-rejected.jsonl",
             report_path=config.get("report_path") or None,
             notify=config.get("notify"),
@@ -180,6 +212,11 @@ class Settings:
             )
         if self.retry_seconds < 0:
             found.append(f"retry_seconds is {self.retry_seconds:g}: it must be 0 or more.")
+        if not 0 <= self.max_rejected_fraction <= 1:
+            found.append(
+                f"max_rejected_fraction is {self.max_rejected_fraction:g}: it must be between 0 and 1 "
+                "(0.5: a run fails when more than half of its records are rejected)."
+            )
         if self.segment_property is not None and not self.segment_property.strip():
             found.append("segment_property is blank: remove it or name a record property.")
         for stream, title in self.segments.items():

@@ -62,8 +62,14 @@ class AutopilotSink(RecordSink):
     def __init__(self, target: Any, stream_name: str, schema: dict[str, Any], key_properties: Any) -> None:
         super().__init__(target, stream_name, schema, key_properties)
         self.export: Export = target.export
-        self.mapping = StreamMapping.resolve(stream_name, self.schema, self.export.settings.field_mapping)
-        self.export.register_stream(stream_name, self.schema)
+        settings = self.export.settings
+        self.mapping = StreamMapping.resolve(
+            stream_name,
+            self.schema,
+            settings.field_mapping,
+            drop_invalid=settings.on_invalid_value == "drop_value",
+        )
+        self.export.register_stream(stream_name, self.schema, self.mapping)
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         return _CapturingValidator(self.schema) if self.validate_schema else None
@@ -95,4 +101,6 @@ class AutopilotSink(RecordSink):
         if isinstance(outcome, Rejection):
             self.export.reject(self.stream_name, titles, outcome, record)
             return
+        for dropped in outcome.dropped:
+            self.export.drop_value(self.stream_name, titles, dropped, record)
         self.export.stage(outcome, titles, self.stream_name, record_json(record))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import signal
 import sys
 from types import FrameType
 from typing import IO, Any
@@ -15,12 +17,14 @@ from singer_sdk.exceptions import (
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_autopilot import settings as settings_module
+from target_autopilot.config_keys import load_method_problems, unknown_key_problems
 from target_autopilot.early_stop import discard_unread_input
 from target_autopilot.errors import ExportError, InputError, Terminated
 from target_autopilot.export import Export
 from target_autopilot.mapping import mapping_key_problems
 from target_autopilot.reader import Reader
 from target_autopilot.report import Report
+from target_autopilot.runfiles import link_latest, run_path
 from target_autopilot.settings import Settings
 from target_autopilot.sinks import AutopilotSink
 
@@ -63,11 +67,23 @@ class TargetAutopilot(Target):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = Settings.from_config(self.config)
-        problems = self.settings.problems() + mapping_key_problems(self.settings.field_mapping)
+        problems = (
+            unknown_key_problems(self.config, self._known_settings())
+            + load_method_problems(self.config)
+            + self.settings.problems()
+            + mapping_key_problems(self.settings.field_mapping)
+        )
         if problems:
             raise ConfigValidationError("Config validation failed", errors=problems)
         self.export = Export(self.settings, self.logger)
         self._applied = False
+        self._stopping = False
+
+    def _known_settings(self) -> list[str]:
+        """This target's settings and those the SDK adds for its capabilities."""
+        schema = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        return list(schema["properties"])
 
     def _write_state_message(self, state: dict[str, Any]) -> None:
         # The SDK writes STATE after every drain (every 5 minutes, at SIGTERM); records are only
@@ -77,9 +93,9 @@ class TargetAutopilot(Target):
 
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
-        summary = self.export.finish()
+        self.export.finish()
         self._applied = True
-        self._finish_report(summary)
+        self._finish_report("completed")
         if self._latest_state:
             self._write_state_message(self._latest_state)
 
@@ -149,29 +165,54 @@ class TargetAutopilot(Target):
         return reader.line_number if isinstance(reader, Reader) else 0
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        if self._applied:
-            super()._handle_termination(signum, frame)
+        if self._stopping:  # Meltano follows Ctrl-C's SIGINT with a SIGTERM: one stop is enough
             return
-        self._fail(
+        self._stopping = True
+        # Also while Python shuts down, which resets handlers written in Python (not SIG_IGN).
+        for other in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(other, signal.SIG_IGN)
+        if self._applied:
+            sys.exit(128 + signum)
+        # Raised where the main thread is: the requests in flight finish (and are counted), no
+        # new one starts, and `run` reports once.
+        self.export.stop()
+        raise Terminated(
             f"Stopped by signal {signum} before the export was complete. No STATE was written: "
             "run the export again to finish it (what was sent is updated, not duplicated).",
-            Terminated.exit_code,
+            signum,
         )
 
     def _stop_early(self, file_input: IO[str] | None, message: str, exit_code: int) -> None:
-        # The input is read to its end first, so the message is the last thing `meltano run` shows.
-        discard_unread_input(file_input)
+        # The input is read to its end first, so the message is the last thing `meltano run` shows;
+        # not after a signal, where the tap is being stopped too and the run must end at once.
+        if not self._stopping:
+            discard_unread_input(file_input)
         self._fail(message, exit_code)
 
     def _fail(self, message: str, exit_code: int) -> None:
-        self._finish_report(self.export.summary("failed"))
+        self._stopping = True
+        self.export.report.failure = message
+        self._finish_report("failed")
         self.logger.error(message)  # last, where the user looks
         sys.exit(exit_code)
 
-    def _finish_report(self, summary: dict[str, Any]) -> None:
-        Report.log_summary(self.export.report, self.logger, summary)
-        if self.settings.report_path:
-            Report.write(self.settings.report_path, summary)
+    def _finish_report(self, status: str) -> None:
+        """Log the summary and write the report; this run's files are named in both."""
+        report = self.export.report
+        rejects = self.export.rejects
+        rejects.close()
+        if rejects.lines:
+            report.files["rejected records"] = rejects.run_path
+        path = self.settings.report_path
+        # A run that received nothing and failed in nothing leaves the latest report in place.
+        own = run_path(path, self.export.run_id) if path and (status != "completed" or report.records) else ""
+        if own:
+            report.files["report"] = own
+        summary = self.export.summary(status)
+        report.log_summary(self.logger, summary)
+        if path and own:
+            Report.write(own, summary)
+            link_latest(path, own)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared fixtures: `sandbox`, a running Autopilot sandbox (rate limit off), and `sandbox_factory`.
+"""Shared fixtures: `sandbox`, a running sandbox of both APIs (rate limits off), and `sandbox_factory`.
 
 def test_something(sandbox): ...                       # defaults, rate limit off
 @pytest.mark.parametrize("sandbox", [{"bulk_list_assignment": "off"}], indirect=True)
@@ -20,11 +20,11 @@ SandboxFactory = Callable[..., Sandbox]
 
 @pytest.fixture
 def sandbox_factory() -> Iterator[SandboxFactory]:
-    """Start sandboxes with `SandboxConfig` options (rate limit off unless given); all stop after."""
+    """Start sandboxes with `SandboxConfig` options (rate limits off unless given); all stop after."""
     started: list[Sandbox] = []
 
     def start(**options: Any) -> Sandbox:
-        sandbox = run_sandbox(**{"rate_limit": 0, **options}).start()
+        sandbox = run_sandbox(**{"rate_limit": 0, "ortto_rate_limit": 0, **options}).start()
         started.append(sandbox)
         return sandbox
 

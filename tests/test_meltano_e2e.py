@@ -11,15 +11,17 @@ import csv
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from target_autopilot.sandbox import Sandbox
+from target_autopilot.sandbox import Sandbox, run_sandbox
 
 pytestmark = pytest.mark.meltano
 
@@ -174,3 +176,49 @@ def test_report_counts_every_record_of_each_segment(export: dict[str, Path]) -> 
 def test_meltano_stores_the_tap_state(export: dict[str, Path], meltano_env: dict[str, str]) -> None:
     state = json.loads(meltano("state", "get", STATE_ID, env=meltano_env).stdout)
     assert set(state["singer_state"]["bookmarks"]) == set(SEGMENTS)
+
+
+def test_ctrl_c_under_meltano_stops_once_and_reports_what_autopilot_holds(
+    meltano_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Ctrl-C sends SIGINT to the whole foreground process group; Meltano then sends SIGTERM."""
+    with run_sandbox(latency_ms=150) as slow:
+        report_path = tmp_path / "report.json"
+        env = dict(
+            meltano_env,
+            TARGET_AUTOPILOT_API_URL=slow.base_url,
+            TARGET_AUTOPILOT_API_KEY=slow.api_key,
+            TARGET_AUTOPILOT_LIST_ASSIGNMENT="per_contact",  # ~300 requests at 5/s: a minute to interrupt
+            TARGET_AUTOPILOT_REJECTED_RECORDS_PATH=str(tmp_path / "rejected.jsonl"),
+            TARGET_AUTOPILOT_REPORT_PATH=str(report_path),
+        )
+        process = subprocess.Popen(
+            [MELTANO, "run", "--full-refresh", "tap-csv", "target-autopilot"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while sum(slow.stats()["by_endpoint"].get("POST /v1/contact", {}).values()) < 2:
+            assert process.poll() is None, (
+                f"ended before the interruption: {process.communicate()[1][-3000:]}"
+            )
+            assert time.monotonic() < deadline, "the export did not get going"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+
+        assert process.returncode != 0
+        assert stderr.count("Stopped by signal") == 1, stderr[-4000:]
+        assert stderr.count("Export failed") == 1
+        assert "Traceback" not in stderr.split("Stopped by signal", 1)[0]
+        report = json.loads(report_path.read_text())
+        assert report["status"] == "failed"
+        assert 0 < report["upserted"] == len(slow.dump()["accounts"][0]["contacts"])
+        held = slow.lists()
+        assert {title: figures["memberships_added"] for title, figures in report["segments"].items()} == {
+            title: len(held.get(title, [])) for title in report["segments"]
+        }

@@ -42,13 +42,19 @@ def serve_parser() -> argparse.ArgumentParser:
     """Options of `autopilot-sandbox [serve]`."""
     parser = argparse.ArgumentParser(
         prog="autopilot-sandbox [serve]",
-        description="A local stand-in for the Autopilot REST API v1 (paths, bodies, errors, "
-        "rate limit), with switches for the behaviours the real API leaves open, fault "
-        "injection and a control API under /_sandbox/.",
-        epilog="Also: `autopilot-sandbox show --url URL` prints a running sandbox's lists and "
-        "member counts. Every setting but host, port, api-key and db can be changed while "
-        'running: POST /_sandbox/config with a JSON object, e.g. {"fault_rate": 0.1}.',
+        description="A local stand-in for both Autopilot APIs at once, on one port: Autopilot "
+        "Classic (api2.autopilothq.com/v1: /v1/contact, /v1/lists, ..., key header autopilotapikey) "
+        "and today's Autopilot, i.e. Ortto (api.ap3api.com/v1: POST /v1/person/merge, "
+        "/v1/person/get, /v1/person/custom-field/get|create, /v1/tags/get, /v1/audiences/get, "
+        "PUT /v1/audience/subscribe; key header X-Api-Key). Paths, bodies, errors and rate limits "
+        "as documented, switches for the behaviours the references leave open, fault injection "
+        "and a control API and browsable page under /_sandbox/.",
+        epilog="Also: `autopilot-sandbox show --url URL` prints a running sandbox's lists and tags "
+        "with their member and holder counts; http://HOST:PORT/_sandbox/ browses them. Every setting "
+        "but host, port, api-key, ortto-api-key and db can be changed while running: POST "
+        '/_sandbox/config with a JSON object, e.g. {"fault_rate": 0.1}. Options cannot be abbreviated.',
         formatter_class=_HelpFormatter,
+        allow_abbrev=False,
     )
     add = parser.add_argument
     add("--host", default=_DEFAULTS.host, help="interface to listen on")
@@ -88,15 +94,53 @@ def serve_parser() -> argparse.ArgumentParser:
     add("--bulk-partial-failure", choices=("reject-batch", "skip-item"),
         default=_DEFAULTS.bulk_partial_failure,
         help="a bad item in POST /contacts fails the whole request (400), or is left out")  # fmt: skip
+    _add_ortto_options(parser.add_argument_group(
+        "Ortto (today's Autopilot)",
+        "Ortto's own keys, limits and a switch for each point its reference leaves OPEN. Audiences "
+        "have no public create endpoint: make them with POST /_sandbox/ortto/audiences "
+        '{"name", "tag"} (members: the holders of the tag); suppressed emails with POST '
+        '/_sandbox/ortto/suppressed {"email"}.',
+    ))  # fmt: skip
     return parser
+
+
+def _add_ortto_options(group: argparse._ArgumentGroup) -> None:
+    add = group.add_argument
+    add("--ortto-api-key", dest="ortto_api_keys", action="append", metavar="KEY",
+        help="key accepted in X-Api-Key, repeatable; a key given to both APIs is one account "
+        "(default: the --api-key keys)")  # fmt: skip
+    add("--ortto-rate-limit", type=int, default=_DEFAULTS.ortto_rate_limit, metavar="R",
+        help="Ortto requests admitted per key in any one-second window; over it: 429 with "
+        '{"error": {"code": "rate-limit", "try-in-seconds": 1}}. 0 = off')  # fmt: skip
+    add("--ortto-ban", choices=("on", "off"), default=_DEFAULTS.ortto_ban,
+        help="bad-request limiter: 15 Ortto 4xx answers (429 aside) to one client IP within 15 s "
+        "earn it a 15 s ban, answered 429")  # fmt: skip
+    add("--ortto-mixed-batch", choices=("per-person", "reject"), default=_DEFAULTS.ortto_mixed_batch,
+        help="a merge with some invalid people: 200 with per-person statuses, or 400 for the "
+        "whole request (nothing applied). All invalid is a 400 either way")  # fmt: skip
+    add("--ortto-people-order", choices=("request", "shuffled"), default=_DEFAULTS.ortto_people_order,
+        help="order of the merge answer's people: as in the request, or shuffled (seeded)")  # fmt: skip
+    add("--ortto-tag-filter", choices=("set-contains", "tag-id", "none"),
+        default=_DEFAULTS.ortto_tag_filter,
+        help='person/get filter selecting a tag\'s holders: {"$str::set_contains": {"field_id": '
+        '"tags", "value": NAME}}, {"$id_set_is": {"field_id": "u4s::t", "value": TAG_ID}}, or none '
+        "(400: read holders through an audience)")  # fmt: skip
+    add("--ortto-async", choices=("queued", "applied"), default=_DEFAULTS.ortto_async,
+        help='merge with "async": true is answered {"status": "queued", "people": []} before the '
+        "change is applied (after --ortto-async-delay-ms), or answered as a sync merge")  # fmt: skip
+    add("--ortto-async-delay-ms", type=float, default=_DEFAULTS.ortto_async_delay_ms, metavar="MS",
+        help="how long a queued async merge waits before it is applied")  # fmt: skip
+    add("--ortto-field-limit", type=int, default=_DEFAULTS.ortto_field_limit, metavar="N",
+        help="custom person fields per account; custom-field/create over it: 400")  # fmt: skip
 
 
 def show_parser() -> argparse.ArgumentParser:
     """Options of `autopilot-sandbox show`."""
     parser = argparse.ArgumentParser(
         prog="autopilot-sandbox show",
-        description="Print the lists and member counts of a running sandbox, per account.",
+        description="Print the lists and Ortto tags of a running sandbox, with their counts, per account.",
         formatter_class=_HelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="sandbox root URL")
     return parser
@@ -106,6 +150,8 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
     """The SandboxConfig the serve options describe."""
     options = vars(args)
     options["api_keys"] = tuple(options["api_keys"] or _DEFAULTS.api_keys)
+    if options["ortto_api_keys"] is not None:
+        options["ortto_api_keys"] = tuple(options["ortto_api_keys"])
     return SandboxConfig(**options)
 
 
@@ -118,7 +164,8 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     with Sandbox(config) as sandbox:
         print(
-            f"Autopilot sandbox: API {sandbox.base_url} ({len(config.api_keys)} API key(s)), "
+            f"Autopilot sandbox: API {sandbox.base_url} ({len(config.api_keys)} Classic and "
+            f"{len(config.ortto_keys)} Ortto API key(s)), "
             f"control {sandbox.url}/_sandbox/. Ctrl-C stops.",
             flush=True,
         )
@@ -130,7 +177,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
-    """Print every account's lists with member counts."""
+    """Print every account's lists and Ortto tags with member and holder counts."""
     try:
         dump = SandboxControl(args.url).dump()
     except OSError as error:
@@ -143,4 +190,8 @@ def show(args: argparse.Namespace) -> int:
         )
         for item in account["lists"]:
             print(f"  {item['title']}  {len(item['members'])} members  ({item['list_id']})")
+        ortto = account["ortto"]
+        print(f"  Ortto: {len(ortto['people'])} people, {len(ortto['tags'])} tags")
+        for tag in ortto["tags"]:
+            print(f"  tag {tag['name']}  {len(tag['holders'])} holders  ({tag['tag_id']})")
     return 0

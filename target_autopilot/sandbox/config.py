@@ -15,9 +15,14 @@ SWITCH_CHOICES: dict[str, tuple[str, ...]] = {
     "duplicate_list_names": ("conflict", "allow"),
     "custom_fields": ("auto-create", "must-exist"),
     "bulk_partial_failure": ("reject-batch", "skip-item"),
+    "ortto_ban": ("on", "off"),
+    "ortto_mixed_batch": ("per-person", "reject"),
+    "ortto_people_order": ("request", "shuffled"),
+    "ortto_tag_filter": ("set-contains", "tag-id", "none"),
+    "ortto_async": ("queued", "applied"),
 }
 # Fixed when the server starts: changing them would mean a new server.
-STARTUP_ONLY = frozenset({"host", "port", "api_keys", "db"})
+STARTUP_ONLY = frozenset({"host", "port", "api_keys", "ortto_api_keys", "db"})
 
 
 @dataclass(frozen=True)
@@ -42,26 +47,47 @@ class SandboxConfig:
     duplicate_list_names: Literal["conflict", "allow"] = "conflict"
     custom_fields: Literal["auto-create", "must-exist"] = "auto-create"
     bulk_partial_failure: Literal["reject-batch", "skip-item"] = "reject-batch"
+    # Ortto (today's Autopilot): its own keys (None: the same as api_keys; one account per key,
+    # whichever API it is given to), its own per-key limit, and a switch per OPEN point.
+    ortto_api_keys: tuple[str, ...] | None = None
+    ortto_rate_limit: int = 10
+    ortto_ban: Literal["on", "off"] = "on"
+    ortto_mixed_batch: Literal["per-person", "reject"] = "per-person"
+    ortto_people_order: Literal["request", "shuffled"] = "request"
+    ortto_tag_filter: Literal["set-contains", "tag-id", "none"] = "set-contains"
+    ortto_async: Literal["queued", "applied"] = "queued"
+    ortto_async_delay_ms: float = 200.0
+    ortto_field_limit: int = 100
 
     def __post_init__(self) -> None:
         check(self)
 
+    @property
+    def ortto_keys(self) -> tuple[str, ...]:
+        """The keys the Ortto API accepts."""
+        return self.api_keys if self.ortto_api_keys is None else self.ortto_api_keys
+
     def to_json(self) -> dict[str, object]:
         """The settings as a JSON-ready dict (API keys omitted: the control API is unauthenticated)."""
         data = dataclasses.asdict(self)
-        del data["api_keys"]
+        del data["api_keys"], data["ortto_api_keys"]
         data["fault_kinds"] = list(self.fault_kinds)
         data["accounts"] = len(self.api_keys)
+        data["ortto_accounts"] = len(self.ortto_keys)
         return data
 
 
 def check(config: SandboxConfig) -> None:
     """Raise ValueError naming the first setting that is out of range."""
-    if not config.api_keys or any(not key for key in config.api_keys):
+    keys = config.api_keys + config.ortto_keys
+    if not keys or any(not key for key in keys):
         raise ValueError("api_keys: at least one non-empty API key is needed")
-    if config.rate_limit < 0:
-        raise ValueError("rate_limit: must be 0 (off) or more")
-    for name in ("latency_ms", "latency_jitter_ms", "spike_ms"):
+    for name in ("rate_limit", "ortto_rate_limit"):
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name}: must be 0 (off) or more")
+    if config.ortto_field_limit < 1:
+        raise ValueError("ortto_field_limit: must be 1 or more")
+    for name in ("latency_ms", "latency_jitter_ms", "spike_ms", "ortto_async_delay_ms"):
         if getattr(config, name) < 0:
             raise ValueError(f"{name}: must be 0 or more")
     for name in ("spike_rate", "fault_rate", "fault_after_apply"):

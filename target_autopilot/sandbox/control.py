@@ -1,4 +1,4 @@
-"""The control API under `/_sandbox/`: reset, statistics, run-time settings, a dump, and a page.
+"""The control API under `/_sandbox/`: reset, statistics, run-time settings, a dump, and pages.
 
 No API key, no rate limit, no faults and no statistics here: it is the test's and the user's view
 of the sandbox, not part of the Autopilot API. Accounts are named by index and account id, never
@@ -7,15 +7,18 @@ by their API key.
 
 from __future__ import annotations
 
-import html
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from target_autopilot.sandbox.api import render_contacts
-from target_autopilot.sandbox.contacts import CUSTOM_TYPES
+from target_autopilot.sandbox.classic.api import render_contacts
+from target_autopilot.sandbox.classic.contacts import CUSTOM_TYPES
+from target_autopilot.sandbox.ortto.control import add_audience, add_suppressed, ortto_view
+from target_autopilot.sandbox.ortto.store import OrttoAccount
+from target_autopilot.sandbox.pages import Pages
 
 if TYPE_CHECKING:
     from target_autopilot.sandbox.app import SandboxApp
@@ -29,17 +32,23 @@ def _error(status: int, message: str) -> Response:
     return _json({"error": "Bad Request" if status == 400 else "Not Found", "message": message}, status)
 
 
+OrttoChange = Callable[[OrttoAccount, dict[str, Any]], dict[str, object]]
+
+
 class ControlApi:
     """Handlers for `/_sandbox/...`, over the running app's state."""
 
     def __init__(self, app: SandboxApp) -> None:
         self._app = app
+        self.pages = Pages(app)
 
     def handle(self, request: Request, segments: list[str]) -> Response:
         """Answer a control request; `segments` is the path after `_sandbox`."""
+        if segments[:1] == ["accounts"] and request.method == "GET":
+            return self.pages.browse(request, segments[1:])
         path = "/".join(segments)
         routes = {
-            ("GET", ""): self.page,
+            ("GET", ""): self.pages.overview,
             ("POST", "reset"): self.reset,
             ("GET", "stats"): self.stats,
             ("POST", "stats/reset"): self.reset_stats,
@@ -47,6 +56,8 @@ class ControlApi:
             ("POST", "config"): self.set_config,
             ("GET", "dump"): self.dump_json,
             ("POST", "custom_fields"): self.add_custom_field,
+            ("POST", "ortto/audiences"): self.ortto_change(add_audience),
+            ("POST", "ortto/suppressed"): self.ortto_change(add_suppressed),
         }
         handler = routes.get((request.method, path))
         if handler is None:
@@ -96,7 +107,7 @@ class ControlApi:
         name, field_type, index = body.get("name"), body.get("fieldType"), body.get("account", 0)
         if not isinstance(name, str) or not name or field_type not in CUSTOM_TYPES:
             return _error(400, f"name must be a string, fieldType one of {', '.join(CUSTOM_TYPES)}.")
-        account_ids = list(self._app.accounts.values())
+        account_ids = self._app.account_ids
         if not isinstance(index, int) or not 0 <= index < len(account_ids):
             return _error(404, f"No account with index {index}.")
         with self._app.store.transaction() as tx:
@@ -107,36 +118,39 @@ class ControlApi:
             return _error(400, f"Custom field '{name}' already exists as {stored}.")
         return _json({"name": name, "fieldType": field_type, "created": stored is None})
 
+    def ortto_change(self, change: OrttoChange) -> Callable[[Request], Response]:
+        """A handler that applies `change` to the Ortto data of the account the body names."""
+
+        def handle(request: Request) -> Response:
+            body = request.get_json(silent=True)
+            index = body.get("account", 0) if isinstance(body, dict) else None
+            if not isinstance(body, dict) or not isinstance(index, int):
+                return _error(400, "Send a JSON object.")
+            if not 0 <= index < len(self._app.account_ids):
+                return _error(404, f"No account with index {index}.")
+            with self._app.ortto_store.transaction(self._app.account_ids[index]) as data:
+                try:
+                    return _json(change(data, body))
+                except ValueError as error:
+                    return _error(400, str(error))
+
+        return handle
+
     def dump(self) -> dict[str, object]:
         """The whole state as JSON-ready data."""
         return {"accounts": [asdict(view) for view in self._account_views()]}
 
-    def page(self, _request: Request) -> Response:
-        """GET /_sandbox/: a read-only HTML overview that refreshes itself."""
-        rows = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{html.escape(str(value))}</td>"
-                for value in (r.at, r.method, r.path, r.status, r.duration_ms, r.fault or "")
-            )
-            + "</tr>"
-            for r in reversed(self._app.stats.recent())
-        )
-        body = _PAGE.format(
-            accounts="".join(_account_section(view) for view in self._account_views()),
-            requests=rows or '<tr><td colspan="6">No API requests yet.</td></tr>',
-        )
-        return Response(body, mimetype="text/html")
-
     def _account_views(self) -> list[AccountView]:
         views = []
         with self._app.store.transaction() as tx:
-            for index, account in enumerate(self._app.accounts.values()):
+            for index, account in enumerate(self._app.account_ids):
                 lists = [
                     ListView(item.list_id, item.title, tx.member_emails(account, item.list_id))
                     for item in tx.lists(account)
                 ]
                 fields = tx.custom_fields(account)
+                with self._app.ortto_store.transaction(account) as data:
+                    ortto = ortto_view(data)
                 views.append(
                     AccountView(
                         index=index,
@@ -144,6 +158,7 @@ class ControlApi:
                         lists=lists,
                         contacts=render_contacts(tx, account, tx.all_contacts(account)),
                         custom_fields=[{"name": n, "fieldType": t} for n, t in fields.items()],
+                        ortto=ortto,
                     )
                 )
         return views
@@ -167,29 +182,4 @@ class AccountView:
     lists: list[ListView]
     contacts: list[dict[str, object]]
     custom_fields: list[dict[str, str]]
-
-
-def _account_section(view: AccountView) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(item.title)}</td><td><code>{html.escape(item.list_id)}</code>"
-        f"</td><td>{len(item.members)}</td></tr>"
-        for item in view.lists
-    )
-    return (
-        f"<h2>Account {view.index} <small>{html.escape(view.account_id)}</small></h2>"
-        f"<p>{len(view.contacts)} contacts, {len(view.lists)} lists</p>"
-        "<table><tr><th>List</th><th>Id</th><th>Members</th></tr>"
-        f"{rows or '<tr><td colspan=3>No lists yet.</td></tr>'}</table>"
-    )
-
-
-_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
-<title>Autopilot sandbox</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:left}}</style></head>
-<body><h1>Autopilot sandbox</h1>{accounts}
-<h2>Latest API requests</h2>
-<table><tr><th>At</th><th>Method</th><th>Path</th><th>Status</th><th>ms</th><th>Fault</th></tr>
-{requests}</table></body></html>
-"""
+    ortto: dict[str, object]

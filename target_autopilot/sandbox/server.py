@@ -100,6 +100,32 @@ class SandboxControl:
                 return dict(contact)
         return None
 
+    # Ortto (today's Autopilot): the default account's people, tags and audiences.
+
+    def people(self) -> list[dict[str, Any]]:
+        """Every Ortto person of the default account: {"person_id", "fields", "tags", ...}."""
+        return list(self._account()["ortto"]["people"])
+
+    def person(self, email: str) -> dict[str, Any] | None:
+        """The Ortto person whose `str::email` is this email (ignoring case), or None."""
+        for person in self.people():
+            if str(person["fields"].get("str::email", "")).lower() == email.lower():
+                return dict(person)
+        return None
+
+    def tags(self) -> dict[str, list[str]]:
+        """The default account's Ortto tags: name → sorted emails of the people holding it."""
+        return {tag["name"]: sorted(tag["holders"]) for tag in self._account()["ortto"]["tags"]}
+
+    def create_audience(self, name: str, tag: str, account: int = 0) -> str:
+        """An Ortto audience whose members are the holders of `tag` (no public API creates one)."""
+        body = {"name": name, "tag": tag, "account": account}
+        return str(self._object("POST", "ortto/audiences", body)["audience_id"])
+
+    def suppress(self, email: str, account: int = 0) -> None:
+        """Put an email on the account's Ortto suppression list."""
+        self._call("POST", "ortto/suppressed", {"email": email, "account": account})
+
     def wait_until_ready(self, timeout: float = 10.0) -> None:
         """Poll until the sandbox answers (for one started as a subprocess)."""
         deadline = time.monotonic() + timeout
@@ -114,6 +140,7 @@ class SandboxControl:
                 return
 
     def _account(self) -> dict[str, Any]:
+        """The default account's part of the dump."""
         for account in self.dump()["accounts"]:
             if account["account_id"] == self.account_id:
                 return dict(account)
@@ -147,7 +174,7 @@ class Sandbox(SandboxControl):
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.settings = config or SandboxConfig()
-        super().__init__("", self.settings.api_keys[0])
+        super().__init__("", (self.settings.api_keys + self.settings.ortto_keys)[0])
         self._server: SandboxServer | None = None
         self._app: SandboxApp | None = None
         self._thread: threading.Thread | None = None
@@ -173,7 +200,7 @@ class Sandbox(SandboxControl):
             return
         self._server.stop(timeout)
         self._thread.join()
-        self._app.store.close()
+        self._app.close()
         self._server = self._app = self._thread = None
 
     def restart(self) -> None:

@@ -22,6 +22,7 @@ class RequestRecord:
     status: str
     duration_ms: float
     fault: str | None
+    api: str = "classic"
 
 
 class Stats:
@@ -37,7 +38,8 @@ class Stats:
             self._by_endpoint: dict[str, Counter[str]] = {}
             self._by_status: Counter[str] = Counter()
             self._peak: dict[str, int] = {}
-            self._bulk_sizes: Counter[int] = Counter()
+            self._batch_sizes: dict[str, Counter[int]] = {"bulk_sizes": Counter(), "merge_sizes": Counter()}
+            self._by_api: Counter[str] = Counter()
             self._faults: dict[str, Counter[str]] = {}
             self._rate_limited = 0
             self._recent: deque[RequestRecord] = deque(maxlen=RECENT_LIMIT)
@@ -48,6 +50,7 @@ class Stats:
             endpoint = f"{record.method} {record.template}"
             self._by_endpoint.setdefault(endpoint, Counter())[record.status] += 1
             self._by_status[record.status] += 1
+            self._by_api[record.api] += 1
             self._recent.append(record)
 
     def admitted(self, account: str, in_window: int) -> None:
@@ -60,10 +63,10 @@ class Stats:
         with self._lock:
             self._rate_limited += 1
 
-    def bulk(self, size: int) -> None:
-        """Count a bulk upsert of `size` contacts."""
+    def bulk(self, size: int, kind: str = "bulk_sizes") -> None:
+        """Count a batch of `size`: Classic bulk upserts ("bulk_sizes"), Ortto merges ("merge_sizes")."""
         with self._lock:
-            self._bulk_sizes[size] += 1
+            self._batch_sizes[kind][size] += 1
 
     def fault(self, kind: str, *, after_apply: bool) -> None:
         """Count an injected fault."""
@@ -85,7 +88,11 @@ class Stats:
                 "by_status": dict(self._by_status),
                 "rate_limited": self._rate_limited,
                 "max_requests_in_one_second": dict(self._peak),
-                "bulk_sizes": {str(size): n for size, n in sorted(self._bulk_sizes.items())},
+                "by_api": dict(self._by_api),
+                **{
+                    kind: {str(size): n for size, n in sorted(sizes.items())}
+                    for kind, sizes in self._batch_sizes.items()
+                },
                 "faults": {
                     "total": sum(sum(c.values()) for c in self._faults.values()),
                     "by_kind": {kind: dict(counts) for kind, counts in self._faults.items()},

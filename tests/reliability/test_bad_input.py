@@ -6,6 +6,8 @@ Each case of `CASES` runs the real CLI against the sandbox. Outcomes:
   nothing on stdout (no STATE);
 - ("rejected", reason): exit 0, the bad record(s) in the rejected file with that reason, every other
   record of the same input in Autopilot;
+- ("dropped", "invalid_value"): exit 0, the bad value (only) in the rejected file with its property, field
+  and value, and its person in Autopilot without that field (`on_invalid_value: drop_value`, the default);
 - ("exported", ""): exit 0, every record in Autopilot (awkward but valid data), plus the case's check.
 
 Email syntax decisions (`ADDRESSES`): email-validator's defaults without DNS, as issue 3 asks. So quoted
@@ -328,6 +330,33 @@ CASES = [
         ("error", "is not an http(s) URL"),
         config={"api_url": "ftp://example.com"},
     ),
+    Case(
+        "misspelt_setting",
+        people(),
+        (
+            "error",
+            "'requests_per_secnd' is not a setting of target-autopilot. Did you mean 'requests_per_second'",
+        ),
+        config={"requests_per_secnd": 1},
+    ),
+    Case(
+        "unknown_setting_without_a_close_one",
+        people(),
+        ("error", "'colour' is not a setting of target-autopilot. Nothing was sent"),
+        config={"colour": "blue"},
+    ),
+    Case(
+        "load_method_overwrite_is_refused",
+        people(),
+        ("error", "load_method 'overwrite' is not supported"),
+        config={"load_method": "overwrite"},
+    ),
+    Case(
+        "max_rejected_fraction_above_one",
+        people(),
+        ("error", "max_rejected_fraction is 2: it must be between 0 and 1"),
+        config={"max_rejected_fraction": 2},
+    ),
     Case("max_profiles_zero", people(), ("error", "max_profiles is 0"), config={"max_profiles": 0}),
     Case(
         "segment_property_blank_setting",
@@ -425,63 +454,70 @@ CASES = [
     Case(
         "integer_field_given_words",
         people(typed(orders="seven"), properties=TYPED),
-        ("rejected", "invalid_value"),
+        ("dropped", "invalid_value"),
         says="'orders' → integer--Orders: 'seven' is not a valid whole number",
         config={"field_mapping": TYPED_MAPPING},
     ),
     Case(
         "integer_field_given_fraction",
         people(typed(orders="2.5"), properties=TYPED),
-        ("rejected", "invalid_value"),
+        ("dropped", "invalid_value"),
         says="integer--Orders: '2.5'",
         config={"field_mapping": TYPED_MAPPING},
     ),
     Case(
         "float_field_given_nan",
         people(typed(score="NaN"), properties=TYPED),
-        ("rejected", "invalid_value"),
+        ("dropped", "invalid_value"),
         says="float--Score: 'NaN' is not a valid number",
         config={"field_mapping": TYPED_MAPPING},
     ),
     Case(
         "boolean_field_given_maybe",
         people(typed(vip="maybe"), properties=TYPED),
-        ("rejected", "invalid_value"),
+        ("dropped", "invalid_value"),
         says="boolean--VIP: 'maybe'",
         config={"field_mapping": TYPED_MAPPING},
     ),
     Case(
         "date_field_given_words",
         people(typed(signed_up="yesterday"), properties=TYPED),
-        ("rejected", "invalid_value"),
+        ("dropped", "invalid_value"),
         says="date--Signed--Up: 'yesterday' is not a valid date",
         config={"field_mapping": TYPED_MAPPING},
     ),
     Case(
         "date_field_given_impossible_date",
         people(typed(signed_up="2023-02-29"), properties=TYPED),
-        ("rejected", "invalid_value"),
+        ("dropped", "invalid_value"),
         says="date--Signed--Up: '2023-02-29'",
         config={"field_mapping": TYPED_MAPPING},
     ),
     Case(
+        "invalid_value_rejects_the_record_when_asked",
+        people(typed(orders="seven"), properties=TYPED),
+        ("rejected", "invalid_value"),
+        says="'orders' → integer--Orders: 'seven' is not a valid whole number",
+        config={"field_mapping": TYPED_MAPPING, "on_invalid_value": "reject_record"},
+    ),
+    Case(
         "text_field_given_object",
         people(typed(blob={"a": 1}), properties=TYPED),
-        ("rejected", "invalid_value"),
+        ("dropped", "invalid_value"),
         says="'blob' → FirstName",
         config={"field_mapping": {"FirstName": "blob"}},
     ),
     Case(
         "employees_given_fraction",
         people(typed(employees="12.5"), properties=TYPED),
-        ("rejected", "invalid_value"),
+        ("dropped", "invalid_value"),
         says="NumberOfEmployees: '12.5'",
         config={"field_mapping": {"NumberOfEmployees": "employees"}},
     ),
     Case(
         "unsubscribed_given_perhaps",
         people(typed(unsub="perhaps"), properties=TYPED),
-        ("rejected", "invalid_value"),
+        ("dropped", "invalid_value"),
         says="unsubscribed: 'perhaps'",
         config={"field_mapping": {"unsubscribed": "unsub"}},
     ),
@@ -492,6 +528,12 @@ CASES = [
         [schema(S, PEOPLE), state({"bookmark": 1})],
         ("exported", ""),
         check=nothing_sent_state_out,
+    ),
+    Case(
+        "sdk_builtin_settings_are_accepted",
+        people(),
+        ("exported", ""),
+        config={"load_method": "upsert", "batch_size_rows": 10, "validate_records": True, "stream_maps": {}},
     ),
     Case("blank_lines_are_skipped", ["", *people(), "   ", ""], ("exported", "")),
     Case(
@@ -601,6 +643,9 @@ def test_bad_input(case: Case, sandbox: Sandbox, run_target: RunTarget) -> None:
         return
     assert run.code == 0, run.stderr
     rejected = run.rejected
+    if kind == "dropped":
+        assert_only_the_value_dropped(rejected, case.says, sandbox, run)
+        rejected = []  # the record itself was exported
     if kind == "rejected":
         assert [line["reason"] for line in rejected] == [expected], rejected
         assert case.says in rejected[0]["message"]
@@ -610,6 +655,24 @@ def test_bad_input(case: Case, sandbox: Sandbox, run_target: RunTarget) -> None:
     assert_nothing_silently_dropped(case.lines, rejected, sandbox, run)
     if case.check is not None:
         case.check(sandbox, run)
+
+
+def assert_only_the_value_dropped(
+    rejected: list[dict[str, Any]], says: str, sandbox: Sandbox, run: Run
+) -> None:
+    """One rejected line for the value; its person is in Autopilot, in their list, without the field."""
+    [line] = rejected
+    assert (line["reason"], line["stream"]) == ("invalid_value", S)
+    assert says in line["message"]
+    assert line["value"] == line["record"][line["property"]]
+    contact = sandbox.contact(line["record"]["email"])
+    assert contact is not None, "the person was dropped with the value"
+    field = line["field"]
+    name = field.split("--", 1)[1].replace("--", " ") if "--" in field else field
+    assert contact.get(field) in (None, False)  # the sandbox shows `unsubscribed: false` for everyone
+    assert name not in custom_fields(contact)
+    assert line["record"]["email"] in sandbox.lists()[S]
+    assert run.report["values_dropped"] == 1
 
 
 def assert_nothing_silently_dropped(
@@ -697,7 +760,9 @@ def email_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbo
     with run_sandbox(rate_limit=0) as sandbox:
         lines: list[Message] = [schema("emails", ["email", "n"])]
         lines += [record("emails", email=address, n=str(i)) for i, (address, _) in enumerate(ADDRESSES)]
-        run = run_cli(tmp_path_factory.mktemp("emails"), target_config(sandbox), lines)
+        # Most of these addresses are invalid on purpose: the run must not fail for its rejections.
+        config = target_config(sandbox, max_rejected_fraction=1)
+        run = run_cli(tmp_path_factory.mktemp("emails"), config, lines)
         assert run.code == 0, run.stderr
         yield sandbox, run
 

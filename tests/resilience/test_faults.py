@@ -96,6 +96,14 @@ def test_an_outage_stops_with_a_clear_message_and_a_rerun_completes(
     assert "Traceback" not in failed.stderr
     assert failed.states == []
     assert failed.report["requests"]["sent"] == failed.report["requests"]["retries"] + 1
+    # Said at once, not after the 3 s of retrying; then not once per failure.
+    why = "ConnectionError: [Errno 111] Connection refused" if outage == "server down" else "HTTP 503"
+    notice = f"GET /account failed ({why}): retrying it for up to 3 s (retry_seconds) before giving up"
+    assert failed.stderr.count(notice) == 1, failed.stderr
+    assert "Still retrying" not in failed.stderr
+    answered = 0 if outage == "server down" else failed.report["requests"]["sent"]
+    assert failed.report["requests"]["answered"] == answered
+    assert f"{answered} requests answered" in failed.stderr
     if outage == "server down":
         sandbox.start()
     else:
@@ -106,6 +114,22 @@ def test_an_outage_stops_with_a_clear_message_and_a_rerun_completes(
     assert rerun.code == 0, rerun.stderr
     assert sandbox.lists() == expected_lists(30)
     assert rerun.states == [{"offset": 30}]
+
+
+def test_a_long_outage_is_reported_at_most_every_ten_seconds(run_target: RunTarget) -> None:
+    config = {"api_key": "k", "api_url": f"http://127.0.0.1:{free_port()}/v1", "retry_seconds": 14}
+
+    run = run_target(config, profiles(3))
+
+    assert run.code != 0
+    notices = [
+        line for line in run.stderr.splitlines() if "retrying it for" in line or "Still retrying:" in line
+    ]
+    # Backoff (at most 0.5, 1, 2, 4, 8 s between tries) fails at least 5 times in 14 s; the log says
+    # so once at once, then at most once more.
+    assert "GET /account failed (ConnectionError" in notices[0]
+    assert len(notices) <= 2
+    assert run.report["requests"]["connection_errors"] >= 5
 
 
 def free_port() -> int:
@@ -171,16 +195,36 @@ def test_a_killed_run_rerun_ends_as_an_uninterrupted_one(
     assert contacts(sandbox) == contacts(reference)
 
 
-def test_sigterm_while_applying_writes_no_state(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"]
+)
+def test_a_signal_while_applying_stops_once_and_reports_what_autopilot_holds(
+    signum: int, code: int, sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
     sandbox = sandbox_factory(bulk_list_assignment="off", latency_ms=20)
-    config = target_config(sandbox, requests_per_second=40, list_assignment="per_contact")
+    config = target_config(
+        sandbox,
+        requests_per_second=40,
+        list_assignment="per_contact",
+        report_path=str(tmp_path / "report.json"),
+    )
 
     process = start_target(config, profiles(120), tmp_path)
     wait_for_upserts(sandbox)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)  # as Meltano does after a Ctrl-C
     stdout, stderr = process.communicate(timeout=60)
 
-    assert process.returncode != 0
+    assert process.returncode == code
     assert stdout == ""
+    assert stderr.count(f"Stopped by signal {signum}") == 1
+    assert stderr.count("Export failed") == 1
     assert "No STATE was written" in stderr
     assert "Traceback" not in stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    held = sandbox.lists()
+    assert 0 < report["upserted"] == len(contacts(sandbox)) < 120
+    assert {title: figures["memberships_added"] for title, figures in report["segments"].items()} == {
+        title: len(members) for title, members in held.items()
+    }

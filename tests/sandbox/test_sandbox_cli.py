@@ -18,7 +18,11 @@ from .conftest import Api
 
 
 def option(field: str) -> str:
-    return "--api-key" if field == "api_keys" else "--" + field.replace("_", "-")
+    return (
+        "--" + field.replace("_", "-").removesuffix("s")
+        if field.endswith("api_keys")
+        else "--" + field.replace("_", "-")
+    )
 
 
 def test_help_documents_every_option_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,3 +90,24 @@ def test_the_console_script_runs() -> None:
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
     assert done.returncode == 0
     assert "--fault-after-apply" in done.stdout
+
+
+def test_without_the_sandbox_extra_the_command_says_how_to_install_it(tmp_path: Path) -> None:
+    # werkzeug made unimportable, as in an install without the `sandbox` extra.
+    (tmp_path / "werkzeug.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'werkzeug'\", name='werkzeug')\n"
+    )
+    command = Path(sys.executable).with_name("autopilot-sandbox")
+    done = subprocess.run(
+        [str(command), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "pip install 'target-autopilot[sandbox]'" in done.stderr
+    assert "no module 'werkzeug'" in done.stderr

@@ -108,23 +108,49 @@ def test_segments_land_as_lists_with_members_and_fields(sandbox: Sandbox, run_ta
     assert churn["rejected"] == {"invalid_email": 1, "schema_violation": 1}
 
 
-def test_a_value_the_field_cannot_take_is_rejected_naming_the_field(
-    sandbox: Sandbox, run_target: RunTarget
-) -> None:
+def test_a_bad_value_costs_the_value_not_the_person(sandbox: Sandbox, run_target: RunTarget) -> None:
+    messages = [
+        schema("people", ["email", "orders", "first_name"]),
+        record("people", email="ok@example.com", orders="7"),
+        record("people", email="bad@example.com", orders="seven", first_name="Kurt"),
+    ]
+    run = run_target(target_config(sandbox, field_mapping={"integer--Orders": "orders"}), messages)
+
+    assert run.code == 0, run.stderr
+    assert sandbox.lists() == {"people": ["bad@example.com", "ok@example.com"]}
+    assert custom_fields(sandbox.contact("ok@example.com")) == {"Orders": (7, "integer")}
+    bad = sandbox.contact("bad@example.com")
+    assert custom_fields(bad) == {}
+    assert bad is not None
+    assert bad["FirstName"] == "Kurt"
+    [rejected] = run.rejected
+    assert rejected["reason"] == "invalid_value"
+    assert (rejected["property"], rejected["field"], rejected["value"]) == (
+        "orders",
+        "integer--Orders",
+        "seven",
+    )
+    assert "'seven' is not a valid whole number" in rejected["message"]
+    assert rejected["record"] == {"email": "bad@example.com", "orders": "seven", "first_name": "Kurt"}
+    assert (run.report["rejected"], run.report["values_dropped"]) == ({}, 1)
+
+
+def test_on_invalid_value_reject_record_rejects_the_person(sandbox: Sandbox, run_target: RunTarget) -> None:
     messages = [
         schema("people", ["email", "orders"]),
         record("people", email="ok@example.com", orders="7"),
         record("people", email="bad@example.com", orders="seven"),
     ]
-    run = run_target(target_config(sandbox, field_mapping={"integer--Orders": "orders"}), messages)
+    config = target_config(
+        sandbox, field_mapping={"integer--Orders": "orders"}, on_invalid_value="reject_record"
+    )
+    run = run_target(config, messages)
 
     assert run.code == 0, run.stderr
     assert sandbox.lists() == {"people": ["ok@example.com"]}
-    assert custom_fields(sandbox.contact("ok@example.com")) == {"Orders": (7, "integer")}
     [rejected] = run.rejected
     assert rejected["reason"] == "invalid_value"
     assert "integer--Orders" in rejected["message"]
-    assert "'seven'" in rejected["message"]
     assert rejected["record"] == {"email": "bad@example.com", "orders": "seven"}
 
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
-from target_autopilot.sandbox.contacts import FieldValue
+from target_autopilot.sandbox.classic.contacts import FieldValue
 
 # `seq` is the rowid: it orders contacts by creation and members by joining. Plain rowids (no
 # AUTOINCREMENT, which costs a table update per insert) only reuse the largest value once its row

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 
+from target_autopilot.sandbox.classic.contacts import ContactWrite, CustomValue
+from target_autopilot.sandbox.classic.errors import ApiError, bad_request, not_found
+from target_autopilot.sandbox.classic.store import Contact, Transaction
 from target_autopilot.sandbox.config import SandboxConfig
-from target_autopilot.sandbox.contacts import ContactWrite, CustomValue
-from target_autopilot.sandbox.errors import ApiError, bad_request, not_found
-from target_autopilot.sandbox.store import Contact, Transaction
 
 LIST_NOT_FOUND = "List could not be found."
 

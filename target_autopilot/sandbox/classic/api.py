@@ -10,12 +10,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from target_autopilot.sandbox.classic.contacts import ContactError, parse_contact
+from target_autopilot.sandbox.classic.errors import ApiError, bad_request, not_found
+from target_autopilot.sandbox.classic.store import Contact, ContactList, Store, Transaction
+from target_autopilot.sandbox.classic.upsert import LIST_NOT_FOUND, Upserter, new_uuid, now_iso
 from target_autopilot.sandbox.config import SandboxConfig
-from target_autopilot.sandbox.contacts import ContactError, parse_contact
-from target_autopilot.sandbox.errors import ApiError, bad_request, not_found
 from target_autopilot.sandbox.routing import Route
-from target_autopilot.sandbox.store import Contact, ContactList, Store, Transaction
-from target_autopilot.sandbox.upsert import LIST_NOT_FOUND, Upserter, new_uuid, now_iso
 
 PAGE_SIZE = 100
 BULK_LIMIT = 100

@@ -1,0 +1,1 @@
+"""The Autopilot Classic API surface (api2.autopilothq.com): contacts, lists, custom fields."""

@@ -1,0 +1,184 @@
+"""The Ortto v1 endpoints: what each path does to an account's data and what it answers.
+
+Handlers get an authenticated, admitted `OrttoCall` and return `(status, body)` or raise
+`OrttoError`; the shared pipeline (`app.py`, through `ortto/surface.py`) does the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from target_autopilot.sandbox.config import SandboxConfig
+from target_autopilot.sandbox.ortto.errors import OrttoError, bad_request
+from target_autopilot.sandbox.ortto.fields import CUSTOM_TYPES, SELECTS, CustomField, kebab
+from target_autopilot.sandbox.ortto.merge import Merge, apply_person, parse_merge, person_error
+from target_autopilot.sandbox.ortto.people import get_people
+from target_autopilot.sandbox.ortto.store import OrttoStore, OrttoStoreClosedError
+from target_autopilot.sandbox.ortto.subscribe import audiences_page, subscribe, tags_list
+
+MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
+FAILED = frozenset({"invalid", "suppressed"})
+Body = dict[str, object] | list[dict[str, object]] | None
+
+
+@dataclass
+class OrttoCall:
+    """One admitted Ortto request as the handlers see it."""
+
+    account: str
+    body: bytes
+    config: SandboxConfig
+    batch_size: int | None = field(default=None, init=False)
+
+    def json(self, *, required: bool = True) -> dict[str, Any]:
+        """The JSON object body ({} when absent and not required)."""
+        if len(self.body) > MAX_PAYLOAD_BYTES:
+            raise OrttoError(413, "Payload too large: at most 2 MB per request")
+        if not self.body.strip():
+            if required:
+                raise OrttoError(404, "Unknown endpoint or method (no request body)")
+            return {}
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            raise bad_request("Request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise bad_request("Request body must be a JSON object")
+        return data
+
+
+Handler = Callable[[OrttoCall], tuple[int, Body]]
+
+
+class OrttoApi:
+    """The endpoint handlers over one store; `routes` maps (path, method) to a handler."""
+
+    def __init__(self, store: OrttoStore, seed: int | None) -> None:
+        self.store = store
+        self._order = random.Random(seed)  # noqa: S311 - test dice
+        self.routes: dict[tuple[str, str], Handler] = {
+            ("/v1/person/merge", "POST"): self.merge,
+            ("/v1/person/get", "POST"): self.get,
+            ("/v1/person/custom-field/get", "POST"): self.get_fields,
+            ("/v1/person/custom-field/create", "POST"): self.create_field,
+            ("/v1/tags/get", "POST"): self.get_tags,
+            ("/v1/audiences/get", "POST"): self.get_audiences,
+            ("/v1/audience/subscribe", "PUT"): self.subscribe,
+        }
+
+    def merge(self, call: OrttoCall) -> tuple[int, Body]:
+        """POST /v1/person/merge: create or update 1 to 100 people."""
+        body = call.json()
+        people = body.get("people")
+        call.batch_size = len(people) if isinstance(people, list) else None
+        merge = parse_merge(body)
+        if merge.is_async and call.config.ortto_async == "queued":
+            timer = threading.Timer(
+                call.config.ortto_async_delay_ms / 1000,
+                self._merge_quietly,
+                (call.account, merge, call.config),
+            )
+            timer.daemon = True
+            timer.start()
+            return 200, {"status": "queued", "people": []}
+        return self._merge(call.account, merge, call.config)
+
+    def _merge_quietly(self, account: str, merge: Merge, config: SandboxConfig) -> None:
+        """Apply a queued merge; its errors, like the real API's, reach no one."""
+        with contextlib.suppress(OrttoError, OrttoStoreClosedError):
+            self._merge(account, merge, config)
+
+    def _merge(self, account: str, merge: Merge, config: SandboxConfig) -> tuple[int, Body]:
+        with self.store.transaction(account) as data:
+            errors = [person_error(data, merge, person) for person in merge.people]
+            if config.ortto_mixed_batch == "reject" and any(errors) and not all(errors):
+                details: list[dict[str, object]] = [
+                    {"status": "invalid", "error": error} for error in errors if error
+                ]
+                raise bad_request(f"Invalid contacts provided ({details[0]['error']})", details)
+            results: list[dict[str, object]] = [
+                {"status": "invalid", "error": error} if error else apply_person(data, merge, person)
+                for person, error in zip(merge.people, errors, strict=True)
+            ]
+        if all(result["status"] in FAILED for result in results):
+            raise bad_request(f"No valid contacts provided ({results[0]['error']})", results)
+        if config.ortto_people_order == "shuffled":
+            self._order.shuffle(results)
+        return 200, {"people": results}
+
+    def get(self, call: OrttoCall) -> tuple[int, Body]:
+        """POST /v1/person/get: people, filtered, by audience, paged."""
+        body = call.json()
+        with self.store.transaction(call.account) as data:
+            return 200, get_people(data, body, call.config.ortto_tag_filter)
+
+    def get_fields(self, call: OrttoCall) -> tuple[int, Body]:
+        """POST /v1/person/custom-field/get: every custom person field."""
+        call.json(required=False)
+        with self.store.transaction(call.account) as data:
+            fields = list(data.fields.values())
+        return 200, {"fields": [_field_json(custom) for custom in fields]}
+
+    def create_field(self, call: OrttoCall) -> tuple[int, Body]:
+        """POST /v1/person/custom-field/create: one new custom field."""
+        body = call.json()
+        kind, name, values = body.get("type"), body.get("name"), body.get("values")
+        if kind not in CUSTOM_TYPES:
+            raise bad_request(f'"type" must be one of {", ".join(CUSTOM_TYPES)}')
+        if not isinstance(name, str) or not kebab(name):
+            raise bad_request('"name" must be a non-empty name')
+        if kind in SELECTS and (not isinstance(values, list) or not values):
+            raise bad_request(f'"values" is required for {kind} fields')
+        field_id = f"{CUSTOM_TYPES[kind]}:cm:{kebab(name)}"
+        custom = CustomField(
+            field_id, name, str(kind), tuple(map(str, values or [])) if kind in SELECTS else (),
+            body.get("track_changes") is True,
+        )  # fmt: skip
+        with self.store.transaction(call.account) as data:
+            taken = {kebab(stored.name) for stored in data.fields.values()}
+            if kebab(name) in taken:
+                raise bad_request(f"A custom field named {name!r} already exists")
+            if len(data.fields) >= call.config.ortto_field_limit:
+                raise bad_request(f"Up to {call.config.ortto_field_limit} custom fields per instance")
+            data.add_field(custom)
+        answer: dict[str, object] = {"name": name, "field_id": field_id, "display_type": kind}
+        if custom.values:
+            answer["values"] = list(custom.values)
+        return 200, answer
+
+    def get_tags(self, call: OrttoCall) -> tuple[int, Body]:
+        """POST /v1/tags/get: a bare array of tags, optionally searched with `q`."""
+        body = call.json(required=False)
+        with self.store.transaction(call.account) as data:
+            return 200, tags_list(data, call.account, body)
+
+    def get_audiences(self, call: OrttoCall) -> tuple[int, Body]:
+        """POST /v1/audiences/get: a bare array of audiences, at most 40 a page."""
+        body = call.json(required=False)
+        with self.store.transaction(call.account) as data:
+            return 200, audiences_page(data, call.account, body)
+
+    def subscribe(self, call: OrttoCall) -> tuple[int, Body]:
+        """PUT /v1/audience/subscribe: members' opt-in to one audience."""
+        body = call.json()
+        with self.store.transaction(call.account) as data:
+            return 200, subscribe(data, body)
+
+
+def _field_json(custom: CustomField) -> dict[str, object]:
+    return {
+        "field": {
+            "id": custom.field_id,
+            "name": custom.name,
+            "display_type": custom.display_type,
+            "liquid_name": f"people.custom.{custom.field_id.split(':')[-1].replace('-', '_')}",
+            "dic_items": list(custom.values) or None,
+        },
+        "tracked_value": custom.track_changes,
+    }

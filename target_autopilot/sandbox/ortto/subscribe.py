@@ -1,0 +1,98 @@
+"""Tags and audiences: `tags/get`, `audiences/get` and `audience/subscribe`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from target_autopilot.sandbox.ortto.errors import bad_request
+from target_autopilot.sandbox.ortto.fields import EMAIL, EXTERNAL_ID
+from target_autopilot.sandbox.ortto.merge import MAX_PEOPLE
+from target_autopilot.sandbox.ortto.store import Audience, OrttoAccount, Person
+
+AUDIENCE_PAGE = 40
+
+
+def tags_list(account: OrttoAccount, instance: str, body: dict[str, Any]) -> list[dict[str, object]]:
+    """Every tag whose name contains `q` (ignoring case), with its holder count."""
+    search = str(body.get("q") or "").lower()
+    return [
+        {
+            "id": tag.tag_id,
+            "instance_id": instance,
+            "name": tag.name,
+            "source": "api",
+            "created_at": tag.created_at,
+            "last_used": tag.created_at,
+            "count": len(tag.holders),
+            "sms_opted_in": 0,
+            "subscribers": tag.subscribers,
+            "type": "",
+        }
+        for tag in account.tags.values()
+        if search in tag.name.lower()
+    ]
+
+
+def audiences_page(account: OrttoAccount, instance: str, body: dict[str, Any]) -> list[dict[str, object]]:
+    """A page of audiences (at most 40) whose name contains `search_term`."""
+    limit, offset = body.get("limit", AUDIENCE_PAGE), body.get("offset", 0)
+    if not isinstance(limit, int) or not 1 <= limit <= AUDIENCE_PAGE:
+        limit = AUDIENCE_PAGE
+    if not isinstance(offset, int) or offset < 0:
+        raise bad_request('"offset" must be a whole number')
+    search = str(body.get("search_term") or "").lower()
+    found = [item for item in account.audiences.values() if search in item.name.lower()]
+    return [_audience_json(account, instance, item) for item in found[offset : offset + limit]]
+
+
+def _audience_json(account: OrttoAccount, instance: str, audience: Audience) -> dict[str, object]:
+    holders = account.tags[audience.tag].holders if audience.tag in account.tags else {}
+    return {
+        "id": audience.audience_id,
+        "instance_id": instance,
+        "name": audience.name,
+        "type": "permanent",
+        "building": False,
+        "ready": True,
+        "is_public": False,
+        "members": len(holders),
+        "subscribers": sum(1 for pid in holders if audience.subscribed.get(pid)),
+        "sms_opted_in": 0,
+        "created": audience.created_at,
+    }
+
+
+def subscribe(account: OrttoAccount, body: dict[str, Any]) -> dict[str, object]:
+    """Change members' opt-in to an audience; people who are not members are reported, not added."""
+    audience = account.audiences.get(str(body.get("audience_id")))
+    if audience is None:
+        raise bad_request(f"Audience {body.get('audience_id')} not found")
+    people = body.get("people")
+    if not isinstance(people, list) or not 1 <= len(people) <= MAX_PEOPLE:
+        raise bad_request(f'"people" must be an array of 1 to {MAX_PEOPLE} people')
+    results: list[dict[str, object]] = []
+    for item in people:
+        if not isinstance(item, dict) or not isinstance(item.get("subscribed", True), bool):
+            raise bad_request('each person is {"email"|"person_id"|"external_id", "subscribed"}')
+        person, how = _identify(account, item)
+        if person is None:
+            results.append({"person_status": "not-found", "status": "ignored"})
+        elif audience.tag not in person.tags:
+            results.append({"person_status": how, "status": "not-member", "person_id": person.person_id})
+        else:
+            subscribed = item.get("subscribed", True)
+            audience.subscribed[person.person_id] = subscribed
+            status = "subscribed" if subscribed else "unsubscribed"
+            results.append({"person_status": how, "status": status, "person_id": person.person_id})
+    account.add_audience(audience)
+    return {"audience_id": audience.audience_id, "people": results}
+
+
+def _identify(account: OrttoAccount, item: dict[str, Any]) -> tuple[Person | None, str]:
+    if item.get("person_id"):
+        return account.people.get(str(item["person_id"])), "by-id"
+    if item.get("email"):
+        return account.find(EMAIL, item["email"]), "merged"
+    if item.get("external_id"):
+        return account.find(EXTERNAL_ID, item["external_id"]), "merged"
+    raise bad_request('each person needs "email", "person_id" or "external_id"')
