@@ -25,7 +25,7 @@ from tests.warehouse.postgres import Postgres
 from tests.warehouse.project import MeltanoProject, clean_environment
 
 # One sandbox account per configuration that exports.
-ACCOUNTS = ("views", "table", "incremental", "early-stop")
+ACCOUNTS = ("views", "table", "incremental", "mirror", "early-stop")
 
 
 @pytest.fixture(scope="package")

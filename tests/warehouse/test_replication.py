@@ -1,10 +1,12 @@
-"""Full-table reads announce complete segments (ACTIVATE_VERSION); incremental reads send only what
-changed, never remove anyone, and a failed run leaves Meltano's state where it was."""
+"""Full-table reads announce complete segments (ACTIVATE_VERSION), which mirror mode keeps in step;
+incremental reads send only what changed, never remove anyone (mirror mode included), and a failed run
+leaves Meltano's state where it was."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +51,26 @@ def test_incremental_reads_do_not_announce_versions(project: MeltanoProject) -> 
     assert not [m for m in messages if m["type"] == "ACTIVATE_VERSION"]
 
 
+def test_mirror_removes_who_left_a_full_table_segment(
+    project: MeltanoProject, warehouse: Postgres, account: Account, outputs: dict[str, Path]
+) -> None:
+    autopilot = account("mirror")
+    settings = target_settings(
+        autopilot, outputs, segments=SEGMENT_TITLES, field_mapping=FIELD_MAPPING, sync_mode="mirror"
+    )
+    project.run("tap-postgres", settings)
+    assert autopilot.lists() == expected_views_lists()
+
+    warehouse.sql("UPDATE customers SET lifetime_value = 10 WHERE customer_id = 1")  # Ada leaves
+    project.run("tap-postgres", settings)
+    now = [replace(c, lifetime_value=Decimal(10)) if c.customer_id == 1 else c for c in CUSTOMERS]
+    assert autopilot.lists() == expected_views_lists(now)
+    assert "ada@example.com" not in autopilot.lists()[SEGMENT_TITLES["high_value_customers"]]
+    report = json.loads(outputs["report"].read_text())
+    assert report["segments"][SEGMENT_TITLES["high_value_customers"]]["removed"] == 1
+    assert autopilot.contact("ada@example.com") is not None, "a leaver leaves the list, not Autopilot"
+
+
 def bookmarks(project: MeltanoProject) -> dict[str, datetime]:
     stored = project.state(INCREMENTAL)["singer_state"]["bookmarks"]
     return {stream: datetime.fromisoformat(b["replication_key_value"]) for stream, b in stored.items()}
@@ -58,7 +80,10 @@ def test_incremental_runs_add_changes_remove_no_one_and_resume_after_a_failure(
     project: MeltanoProject, warehouse: Postgres, account: Account, outputs: dict[str, Path]
 ) -> None:
     autopilot = account("incremental")
-    settings = target_settings(autopilot, outputs, segments=SEGMENT_TITLES, field_mapping=FIELD_MAPPING)
+    # mirror: an incremental read sends no ACTIVATE_VERSION, so no list is whole and no one is removed
+    settings = target_settings(
+        autopilot, outputs, segments=SEGMENT_TITLES, field_mapping=FIELD_MAPPING, sync_mode="mirror"
+    )
     project.run(INCREMENTAL, settings)
     first = expected_views_lists()
     assert autopilot.lists() == first
