@@ -91,6 +91,10 @@ class Report:
         with self._lock:
             self.accepted.update(emails)
 
+    def removals(self) -> int:
+        """Members removed from lists so far in this run."""
+        return sum(figures.removed for figures in self.segments.values())
+
     def removed(self, title: str, count: int = 1) -> None:
         with self._lock:
             self.segments.setdefault(title, SegmentFigures()).removed += count

@@ -160,7 +160,7 @@ SCHEMA = th.PropertiesList(
         description=(
             "Optional path for a JSON run summary (the figures of the summary log). Each run writes "
             "its own report beside it (`<name>.<UTC time>-<pid>.json`); this path is a link to the "
-            "latest run that received records or failed."
+            "latest run that received records, removed members or failed."
         ),
     ),
     th.Property(

@@ -18,6 +18,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_autopilot import settings as settings_module
 from target_autopilot.config_keys import load_method_problems, unknown_key_problems
+from target_autopilot.early_stop import discard_unread_input
 from target_autopilot.errors import ExportError, InputError, Terminated
 from target_autopilot.export import Export
 from target_autopilot.mapping import mapping_key_problems
@@ -121,11 +122,17 @@ class TargetAutopilot(Target):
             cls.print_about(about_format)
             sys.exit(0)
         cls.print_version(print_fn=cls.logger.info)
-        target = cls(
-            config=config.config if config else {},
-            validate_config=True,
-            parse_env_config=config.parse_env if config else False,
-        )
+        try:
+            target = cls(
+                config=config.config if config else {},
+                validate_config=True,
+                parse_env_config=config.parse_env if config else False,
+            )
+        except ConfigValidationError as exc:
+            discard_unread_input(file_input)
+            for error in exc.errors:
+                cls.logger.error("Config validation failed: %s", error)  # noqa: TRY400 (a user's error)
+            sys.exit(1)
         target.run(file_input)
 
     def run(self, file_input: IO[str] | None = None) -> None:
@@ -134,23 +141,26 @@ class TargetAutopilot(Target):
             self.export.rejects.open()
             self.listen(file_input)
         except ExportError as exc:
-            self._fail(str(exc), exc.exit_code)
+            self._stop_early(file_input, str(exc), exc.exit_code)
         except RecordsWithoutSchemaException as exc:
-            self._fail(f"{exc} Nothing was sent to Autopilot.", InputError.exit_code)
+            self._stop_early(file_input, f"{exc} Nothing was sent to Autopilot.", InputError.exit_code)
         except InvalidJSONSchema as exc:
-            self._fail(
+            self._stop_early(
+                file_input,
                 f"Input line {self._line_number()}: the SCHEMA message's schema is not a valid JSON "
                 f"schema ({exc}). Nothing was sent to Autopilot.",
                 InputError.exit_code,
             )
         except InvalidInputLine as exc:
-            self._fail(
+            self._stop_early(
+                file_input,
                 f"Invalid Singer message: {exc}. Nothing was sent to Autopilot.",
                 InputError.exit_code,
             )
         except Exception as exc:  # the promise: a clear message, never a traceback
             self.logger.debug("Unexpected failure", exc_info=True)
-            self._fail(
+            self._stop_early(
+                file_input,
                 f"Unexpected failure at input line {self._line_number()}: {type(exc).__name__}: "
                 f"{str(exc)[:300]}. This is a bug in target-autopilot: please report it (the traceback "
                 "is logged with TARGET_AUTOPILOT_LOGLEVEL=DEBUG). No STATE was written.",
@@ -181,11 +191,18 @@ class TargetAutopilot(Target):
             signum,
         )
 
+    def _stop_early(self, file_input: IO[str] | None, message: str, exit_code: int) -> None:
+        # The input is read to its end first, so the message is the last thing `meltano run` shows;
+        # not after a signal, where the tap is being stopped too and the run must end at once.
+        if not self._stopping:
+            discard_unread_input(file_input)
+        self._fail(message, exit_code)
+
     def _fail(self, message: str, exit_code: int) -> None:
         self._stopping = True
-        self.logger.error(message)
         self.export.report.failure = message
         self._finish_report("failed")
+        self.logger.error(message)  # last, where the user looks
         sys.exit(exit_code)
 
     def _finish_report(self, status: str) -> None:
@@ -196,8 +213,9 @@ class TargetAutopilot(Target):
         if rejects.lines:
             report.files["rejected records"] = rejects.run_path
         path = self.settings.report_path
-        # A run that received nothing and failed in nothing leaves the latest report in place.
-        own = run_path(path, self.export.run_id) if path and (status != "completed" or report.records) else ""
+        # A run that received nothing, removed nothing and failed in nothing leaves the latest report.
+        acted = status != "completed" or report.records or report.removals()
+        own = run_path(path, self.export.run_id) if path and acted else ""
         if own:
             report.files["report"] = own
         summary = self.export.summary(status)

@@ -91,13 +91,12 @@ class Applier:
             self.report.list_assignment = mode
             total = plan.request_estimate(self.staging, mode, diff)
             self.logger.info(
-                "Applying: about %s at up to %g requests/s (list assignment: %s; "
-                "%d profiles unchanged, not sent; %d removals)",
+                "Applying: about %s at up to %g requests/s (list assignment: %s; %s unchanged, not sent; %s)",
                 plural(total, "request"),
                 self.settings.requests_per_second,
                 mode,
-                self.staging.unchanged_count(),
-                diff.removals,
+                plural(diff.unchanged, "profile"),
+                plural(diff.removals, "removal"),
             )
             with Progress(self.logger, total, self.client.counts):
                 self._execute(plan.units(self.staging, mode), pool)

@@ -11,9 +11,6 @@ from typing import Any
 import pytest
 
 from target_autopilot.sandbox import Sandbox, SandboxControl, run_sandbox
-from tests.target.conftest import run_target
-
-__all__ = ["run_target"]
 
 DEFAULTS = {
     "rate_limit": 0,

@@ -12,7 +12,7 @@ import pytest
 
 from target_autopilot.sandbox import Sandbox
 from tests.ortto.conftest import merges, ortto_config
-from tests.resilience.test_faults import SEGMENTS, expected_lists, profiles, start_target
+from tests.faults.test_faults import SEGMENTS, expected_lists, profiles, start_target
 from tests.target.support import RunTarget, record, schema
 
 FAULTS = {

@@ -60,7 +60,9 @@ def test_a_run_that_received_nothing_says_why_that_can_be(sandbox: Sandbox, run_
 
 
 def test_one_request_is_one_request(sandbox: Sandbox, run_target: RunTarget) -> None:
-    run = run_target(target_config(sandbox), [schema(S, ["email"]), record(S, email="ada@example.com")])
+    # bulk: no probe, so the one upsert is the whole of the work announced
+    config = target_config(sandbox, list_assignment="bulk")
+    run = run_target(config, [schema(S, ["email"]), record(S, email="ada@example.com")])
 
     assert run.code == 0, run.stderr
     assert "Applying: about 1 request at" in run.stderr

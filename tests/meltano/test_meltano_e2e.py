@@ -25,7 +25,7 @@ from target_autopilot.sandbox import Sandbox, run_sandbox
 
 pytestmark = pytest.mark.meltano
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).parent / "meltano")
 # The demo's segments as meltano.yml declares them: CSV file (stream) -> Autopilot list title.
 SEGMENTS = {

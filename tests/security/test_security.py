@@ -17,7 +17,6 @@ import ssl
 import stat
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -288,15 +287,14 @@ def test_the_same_server_is_reached_once_its_certificate_is_trusted(
 def test_a_certificate_failure_is_reported_as_such_and_not_retried(
     tls_server: TlsServer, tmp_path: Path
 ) -> None:
-    config = {"api_key": secret_key(), "api_url": tls_server.url, "retry_seconds": 3}
+    # With a minute of patience, any retry would reach the server again: one attempt means none.
+    config = {"api_key": secret_key(), "api_url": tls_server.url, "retry_seconds": 60}
 
-    started = time.monotonic()
     run = run_cli(tmp_path, config, people())
 
     assert run.code != 0
     assert "certificate" in run.stderr.lower()
     assert tls_server.attempts == 1
-    assert time.monotonic() - started < 3
 
 
 def test_an_api_message_quoting_the_key_is_not_repeated(tls_server: TlsServer, tmp_path: Path) -> None:

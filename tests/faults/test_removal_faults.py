@@ -9,7 +9,7 @@ from typing import Any
 
 from target_autopilot.sandbox import Sandbox
 from tests.conftest import SandboxFactory
-from tests.resilience.test_faults import contacts, start_target
+from tests.faults.test_faults import contacts, start_target
 from tests.target.support import (
     RunTarget,
     activate_version,
