@@ -6,50 +6,26 @@ into requests through the one rate-limited client built here.
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from target_autopilot.client import AutopilotClient
 from target_autopilot.ratelimit import BadRequestBudget, RateLimiter
 
 if TYPE_CHECKING:
-    from target_autopilot.fieldtypes import MappedField
-    from target_autopilot.rejects import RejectedFile
-    from target_autopilot.report import Report
+    from target_autopilot.outcomes import Applier
     from target_autopilot.settings import Settings
-    from target_autopilot.staging import Staging
 
 
-class Applier(Protocol):
-    """Brings one API to the plan; `run` raises an ExportError when it cannot."""
-
-    def run(self) -> None: ...
-
-
-class ApplierClass(Protocol):
-    def __call__(
-        self,
-        settings: Settings,
-        client: AutopilotClient,
-        staging: Staging,
-        rejects: RejectedFile,
-        report: Report,
-        logger: logging.Logger,
-        managed: Mapping[str, str],
-        fields: Collection[MappedField],
-    ) -> Applier: ...
-
-
-def _classic() -> ApplierClass:
+def _classic() -> type[Applier]:
     from target_autopilot.classic.apply import Applier  # noqa: PLC0415 - the API package imports settings
 
     return Applier
 
 
-def _ortto() -> ApplierClass:
+def _ortto() -> type[Applier]:
     from target_autopilot.ortto.apply import OrttoApplier  # noqa: PLC0415 - the API package imports settings
 
     return OrttoApplier
@@ -63,7 +39,7 @@ class Api:
     url: str
     key_header: str
     requests_per_second: float
-    applier: Callable[[], ApplierClass]
+    applier: Callable[[], type[Applier]]
     slow_down: float = 1.0  # the rate is multiplied by this after each 429 (1: kept)
     ban_after: int | None = None  # bad requests in 15 s that earn a ban (None: no such limiter)
     only: Mapping[str, Any] = field(default_factory=dict)  # settings of this API alone → their default

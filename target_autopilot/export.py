@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -134,7 +135,11 @@ class Export:
                 managed,
                 self._fields,
             )
-            applier.run()
+            started = time.monotonic()
+            try:
+                applier.run()
+            finally:
+                self.report.apply_seconds = time.monotonic() - started
         if self.settings.dry_run:
             return
         for figures in self.report.segments.values():

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from target_autopilot import plan
+from target_autopilot.apis import workers_for
+from target_autopilot.client import AutopilotClient
+from target_autopilot.fieldtypes import MappedField
 from target_autopilot.refusals import RefusalWatch
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report
+from target_autopilot.settings import Settings
 from target_autopilot.staging import StagedProfile, Staging
 
 U = TypeVar("U")
@@ -112,3 +116,32 @@ class Recorder:
     def _record_all(self, done: Iterable[Future[Outcome]]) -> None:
         for future in done:
             self.record(future.result())
+
+
+class Applier:
+    """What every API's applier starts from; `run` brings the API to the plan or raises an ExportError."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: AutopilotClient,
+        staging: Staging,
+        rejects: RejectedFile,
+        report: Report,
+        logger: logging.Logger,
+        managed: Mapping[str, str],
+        fields: Collection[MappedField],
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.staging = staging
+        self.rejects = rejects
+        self.report = report
+        self.logger = logger
+        self.managed = managed  # title of each list mirrored in this run → its stream
+        self.fields = fields
+        self.workers = workers_for(settings.requests_per_second)
+        self.recorder = Recorder(staging, rejects, report, managed)
+
+    def run(self) -> None:
+        raise NotImplementedError

@@ -6,64 +6,33 @@ Requests run a few at a time on a thread pool (see `outcomes`), all through the 
 from __future__ import annotations
 
 import json
-import logging
 import random
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from target_autopilot import fieldtypes, plan
-from target_autopilot.apis import workers_for
+from target_autopilot import fieldtypes, outcomes, plan
 from target_autopilot.classic import read as classic_read
-from target_autopilot.client import Answer, AutopilotClient, RequestFailed
+from target_autopilot.client import Answer, RequestFailed
 from target_autopilot.errors import ApiRefused, ApiUnavailable
-from target_autopilot.fieldtypes import MappedField
-from target_autopilot.outcomes import Outcome, Recorder
-from target_autopilot.rejects import RejectedFile
-from target_autopilot.report import Progress, Report, plural
-from target_autopilot.settings import Settings
-from target_autopilot.staging import StagedProfile, Staging
+from target_autopilot.outcomes import Outcome
+from target_autopilot.report import Progress, plural
+from target_autopilot.staging import StagedProfile
 
 SPLIT_STATUSES = frozenset({400, 413, 422})  # a bulk refused for its content: isolate the bad item
 LIST_CREATE_TRIES = 8
 
 
-class Applier:
-    """Runs the plan against Autopilot and records every outcome in the report and rejected file."""
+class Applier(outcomes.Applier):
+    """Runs the plan against Autopilot Classic and records every outcome in the report and rejected file."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        client: AutopilotClient,
-        staging: Staging,
-        rejects: RejectedFile,
-        report: Report,
-        logger: logging.Logger,
-        managed: Mapping[str, str] | None = None,
-        fields: Collection[MappedField] = (),
-    ) -> None:
-        self.settings = settings
-        self.managed = managed or {}  # title of each list mirrored in this run → its stream
-        self.fields = fields
-        self.client = client
-        self.staging = staging
-        self.rejects = rejects
-        self.report = report
-        self.logger = logger
-        self.workers = workers_for(settings.requests_per_second)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.list_ids: dict[str, str] = {}
-        self.recorder = Recorder(staging, rejects, report, self.managed)
 
     def run(self) -> None:
         """Apply everything; raises an ExportError when Autopilot cannot be brought there."""
-        started = time.monotonic()
-        try:
-            self._apply()
-        finally:
-            self.report.apply_seconds = time.monotonic() - started
-
-    def _apply(self) -> None:
         fieldtypes.check(
             [field for field in self.fields if field.is_custom],
             lambda: classic_read.account_fields(self.client, self.logger),

@@ -13,25 +13,19 @@ costs under Ortto's ban.
 from __future__ import annotations
 
 import json
-import logging
 import math
-import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from target_autopilot import plan
-from target_autopilot.apis import workers_for
-from target_autopilot.client import Answer, AutopilotClient
-from target_autopilot.fieldtypes import MappedField
+from target_autopilot import outcomes, plan
+from target_autopilot.client import Answer
 from target_autopilot.ortto.fields import EMAIL, FieldMap
 from target_autopilot.ortto.read import Holders, read_tags
-from target_autopilot.outcomes import Outcome, Recorder
-from target_autopilot.rejects import RejectedFile
-from target_autopilot.report import Progress, Report, plural
-from target_autopilot.settings import Settings
-from target_autopilot.staging import StagedProfile, Staging
+from target_autopilot.outcomes import Outcome
+from target_autopilot.report import Progress, plural
+from target_autopilot.staging import StagedProfile
 
 MERGE_LIMIT = 100  # people per person/merge
 DONE = frozenset({"created", "merged", "ignored"})  # ignored: a leaver no longer in Ortto
@@ -49,49 +43,25 @@ class Person:
     leaving: list[str] = field(default_factory=list)  # tags of mirrored segments they left
 
 
-class OrttoApplier:
+class OrttoApplier(outcomes.Applier):
     """Runs the plan against Ortto and records every outcome in the report and rejected file."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        client: AutopilotClient,
-        staging: Staging,
-        rejects: RejectedFile,
-        report: Report,
-        logger: logging.Logger,
-        managed: Mapping[str, str],
-        fields: Collection[MappedField],
-    ) -> None:
-        self.settings = settings
-        self.client = client
-        self.staging = staging
-        self.report = report
-        self.logger = logger
-        self.managed = managed
-        self.fields = FieldMap(fields)
-        self.workers = workers_for(settings.requests_per_second)
-        self.recorder = Recorder(staging, rejects, report, managed)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.field_map = FieldMap(self.fields)
 
     def run(self) -> None:
         """Apply everything; raises an ExportError when Ortto cannot be brought there."""
-        started = time.monotonic()
-        try:
-            self._apply()
-        finally:
-            self.report.apply_seconds = time.monotonic() - started
-
-    def _apply(self) -> None:
         with ThreadPoolExecutor(1, thread_name_prefix="tags") as side:
             reading = side.submit(read_tags, self.client)  # meanwhile, the fields
-            self.fields.prepare(self.client, self.logger, create=not self.settings.dry_run)
+            self.field_map.prepare(self.client, self.logger, create=not self.settings.dry_run)
             tags = reading.result()
-        if self.fields.missing():
+        if self.field_map.missing():
             self.logger.info(
-                "Dry run: would create the custom fields %s", ", ".join(map(repr, self.fields.missing()))
+                "Dry run: would create the custom fields %s", ", ".join(map(repr, self.field_map.missing()))
             )
         wanted = {*self.staging.lists(), *self.managed}
-        Holders(self.client, self.fields, self.staging, self.logger).hold(tags, wanted)
+        Holders(self.client, self.field_map, self.staging, self.logger).hold(tags, wanted)
         diff = plan.diff(self.staging, set(tags), self.managed, examples=self.settings.dry_run)
         self.report.planned(diff)
         self.report.list_assignment = "tags"
@@ -156,7 +126,7 @@ class OrttoApplier:
             item: dict[str, Any] = {
                 "fields": {EMAIL: person.email}
                 if person.profile is None
-                else self.fields.person(person.email, json.loads(person.profile.fields))
+                else self.field_map.person(person.email, json.loads(person.profile.fields))
             }
             if person.tags:
                 item["tags"] = person.tags

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from target_autopilot.sandbox import Sandbox
-from tests.ortto.conftest import merges, ortto_config
 from tests.faults.test_faults import SEGMENTS, expected_lists, profiles, start_target
+from tests.ortto.conftest import merges, ortto_config
 from tests.target.support import RunTarget, record, schema
 
 FAULTS = {
