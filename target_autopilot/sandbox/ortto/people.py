@@ -44,7 +44,7 @@ def get_people(account: OrttoAccount, body: dict[str, Any], tag_filter: str) -> 
     page = [people[pid] for pid in islice(ids, offset, offset + limit)]
     wanted = body.get("fields")
     return {
-        "contacts": [_render(account, person, wanted) for person in page] or None,
+        "contacts": [render(account, person, wanted) for person in page] or None,
         "meta": {
             "total_contacts": len(account.people),
             "total_organizations": 0,
@@ -140,7 +140,8 @@ def _tag_test(account: OrttoAccount, value: object, *, by_id: bool) -> Predicate
     return lambda person: value in person.tags
 
 
-def _render(account: OrttoAccount, person: Person, wanted: object) -> dict[str, object]:
+def render(account: OrttoAccount, person: Person, wanted: object) -> dict[str, object]:
+    """A person as person/get answers them: id and the wanted fields (all when none are named)."""
     values: dict[str, object] = {
         **person.fields,
         "tags": list(person.tags),
