@@ -88,6 +88,11 @@ class Export:
         self.rejects.write(stream, "invalid_value", dropped.message, record, detail)
         self.report.dropped(titles)
 
+    def cut_value(self, stream: str, cut: DroppedValue, record: Any) -> None:
+        """Record a value exported cut to the API's limit (the person is exported)."""
+        detail = {"property": cut.source, "field": cut.key, "value": cut.value}
+        self.rejects.write(stream, "value_truncated", cut.message, record, detail)
+
     def stage(self, contact: Contact, titles: list[str], stream: str, record: str) -> None:
         """Stage a profile; past the limit in truncate mode, reject it instead."""
         if (
