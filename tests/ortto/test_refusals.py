@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
 
 from target_autopilot.sandbox import Sandbox
-from tests.ortto.conftest import merges, ortto_config
+from tests.ortto.conftest import merges, ortto_config, select_field
 from tests.target.support import RunTarget, record, schema
 
 POSITIONS = [
@@ -87,17 +86,6 @@ def test_refusals_cost_one_answer_and_an_unchanged_rerun_sends_nobody(
     assert sorted(
         line["record"]["email"] for line in second.rejected if line["reason"] == "suppressed"
     ) == sorted(suppressed)
-
-
-def select_field(sandbox: Sandbox, name: str, values: list[str]) -> None:
-    """An existing single-select field: Ortto refuses other values, which the target cannot know."""
-    answer = requests.post(
-        f"{sandbox.base_url}/person/custom-field/create",
-        headers={"X-Api-Key": sandbox.api_key},
-        json={"type": "single_select", "name": name, "values": values},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
 
 
 @pytest.mark.parametrize("sandbox", POSITIONS, indirect=True, ids=ids)
