@@ -53,6 +53,7 @@ class Applier(outcomes.Applier):
                 self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
                 return
             plan.check_guard(diff, self.settings.max_removal_fraction)
+            self.recorder.refusals.vouch(diff.unchanged)
             for title in titles:
                 if title not in existing:
                     self.list_ids[title] = self._create_list(title)

@@ -75,6 +75,7 @@ class OrttoApplier(outcomes.Applier):
             self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
             return
         plan.check_guard(diff, self.settings.max_removal_fraction)
+        self.recorder.refusals.vouch(diff.unchanged)
         people, leavers = self.staging.send_counts()
         total = math.ceil(people / MERGE_LIMIT) + math.ceil(leavers / MERGE_LIMIT)
         self.logger.info(

@@ -251,7 +251,8 @@ def test_one_bad_item_costs_only_itself_not_its_batch(sandbox: Sandbox, run_targ
     for i in bad:
         people[i]["record"]["nickname"] = "Lucky"  # Autopilot has no such field: this item is refused
     config = target_config(sandbox, field_mapping={"Tier": "tier", "Nickname": "nickname"})
-    run = run_target(config, [schema("s", ["email", "tier", "nickname"]), *people])
+    messages = [schema("s", ["email", "tier", "nickname"]), *people]
+    run = run_target(config, messages)
 
     assert run.code == 0, run.stderr
     assert len(sandbox.lists()["s"]) == 240 - len(bad)
@@ -266,6 +267,13 @@ def test_one_bad_item_costs_only_itself_not_its_batch(sandbox: Sandbox, run_targ
         assert bulks == {"400": len(bad), "200": 3}  # each refusal names its item: a resend, never a split
     else:
         assert bulks == {"200": 3}
+
+    again = run_target(config, messages)  # only the refused people are sent: not a systematic refusal
+
+    assert again.code == 0, again.stderr
+    assert sorted(line["record"]["email"] for line in again.rejected) == sorted(
+        line["record"]["email"] for line in run.rejected
+    )
 
 
 def test_bad_key_fails_in_the_first_request_without_leaking_it(
