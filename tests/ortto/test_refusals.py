@@ -4,6 +4,7 @@ run, and never one person's refusal given to another, whatever order the answer 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -125,3 +126,31 @@ def test_a_shuffled_answer_never_credits_one_person_with_anothers_refusal(
             (line["reason"] == "suppressed") == (truth[email] == "suppressed") for email, line in told.items()
         )
     assert "429" not in sandbox.stats()["by_status"]
+
+
+def test_remembered_addresses_are_private_and_expire(sandbox: Sandbox, run_target: RunTarget) -> None:
+    emails = [f"s{i}@example.com" for i in range(30)]
+    for email in emails:
+        sandbox.suppress(email)
+    messages = [schema("vip", ["email"]), *(record("vip", email=email) for email in emails)]
+    config = ortto_config(sandbox, max_rejected_fraction=1)
+
+    first = run_target(config, messages)
+    remembered = first.rejected_path.parent / "autopilot-ortto-suppressed.json"
+    second = run_target(config, messages)
+
+    assert (first.code, second.code) == (0, 0), first.stderr + second.stderr
+    assert remembered.stat().st_mode & 0o777 == 0o600
+    assert "example.com" not in remembered.read_text()  # addresses only as keyed digests
+    assert merges(sandbox.stats()) == {"400": 1}  # the second run sent nobody
+    assert all("not sent again until" in line["message"] for line in second.rejected)
+    assert len(second.rejected) == 30
+
+    stored = json.loads(remembered.read_text())
+    stored["suppressed"] = dict.fromkeys(stored["suppressed"], 0)  # expired
+    remembered.write_text(json.dumps(stored))
+    third = run_target(config, messages)
+
+    assert third.code == 0, third.stderr
+    assert merges(sandbox.stats()) == {"400": 2}  # sent again once the memory expired
+    assert [line["reason"] for line in third.rejected] == ["suppressed"] * 30
