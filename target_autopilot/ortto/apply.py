@@ -174,11 +174,15 @@ class OrttoApplier(outcomes.Applier):
         else:
             again = self._send(rest)
             entries = _results(again)
-            if not (again.ok and entries is not None and len(entries) == len(rest)) or any(
-                map(attribution.refuses, entries)
-            ):
+            if not (again.ok and entries is not None and len(entries) == len(rest)):
+                refusals = [attribution.unattributed(failed, len(batch), refused=False)] * len(batch)
+            elif any(map(attribution.refuses, entries)):  # the details were not in request order
+                self._settle(rest, entries, outcome)
                 unknown = attribution.unattributed(failed, len(batch), refused=False)
-                refusals = [unknown] * len(batch)
+                for person, refusal in zip(batch, refusals, strict=True):
+                    if refusal is not None:
+                        self._failed(person, unknown, outcome)
+                return
         for person, refusal in zip(batch, refusals, strict=True):
             if refusal is None:
                 _accepted(person, outcome)

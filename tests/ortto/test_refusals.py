@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from target_autopilot.ortto import attribution
 from target_autopilot.sandbox import Sandbox
 from tests.ortto.conftest import merges, ortto_config, select_field
 from tests.target.support import RunTarget, record, schema
@@ -154,3 +155,29 @@ def test_remembered_addresses_are_private_and_expire(sandbox: Sandbox, run_targe
     assert third.code == 0, third.stderr
     assert merges(sandbox.stats()) == {"400": 2}  # sent again once the memory expired
     assert [line["reason"] for line in third.rejected] == ["suppressed"] * 30
+
+
+@pytest.mark.parametrize("order", ["request", "shuffled"])
+def test_a_refusal_follows_its_position_only_when_the_applied_ids_prove_the_order(order: str) -> None:
+    emails = ["a@x.io", "b@x.io", "c@x.io", "d@x.io"]
+    suppressed = {"status": "suppressed", "error": "Email is suppressed"}
+    invalid = {"status": "invalid", "error": "failed to validate field str:cm:plan"}
+    entries: list[dict[str, Any]] = [
+        {"person_id": "1", "status": "created"}, suppressed, {"person_id": "2", "status": "merged"}, invalid,
+    ]  # fmt: skip
+    if order == "shuffled":
+        entries = [entries[2], entries[3], entries[0], entries[1]]
+
+    found = attribution.attribute(emails, entries, {"1": "a@x.io", "2": "C@x.io"})
+
+    assert found is not None
+    applied, b, c, d = found.refusals
+    assert applied is None
+    assert c is None
+    if order == "request":
+        assert (b, d) == (suppressed, invalid)
+    else:
+        assert b == d
+        assert b is not None
+        assert "without saying which reason" in b["error"]
+    assert attribution.attribute(emails, entries, {"1": "a@x.io", "2": "z@x.io"}) is None  # does not add up
