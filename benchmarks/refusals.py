@@ -1,7 +1,7 @@
 """Scenario 8 (issue 17): "2% suppressed, 1% over-long" at N people, for both APIs, first run and an
 identical second run; request and 4xx counts from the sandbox, printed as Markdown table rows.
 
-    .venv/bin/python benchmarks/refusals.py 10000 100000
+    .venv/bin/python benchmarks/refusals.py 10000 100000 [ortto] [classic]
 
 Ortto: every 50th person's address is on the suppression list, every 100th (another) has a first name
 of 300 characters; under `--ortto-mixed-batch per-person` and (at N <= 10,000, where its 4xx are
@@ -82,11 +82,12 @@ def figures(stats: dict[str, Any], api: str, wall: float) -> str:
     writes = "POST /v1/person/merge" if api == "ortto" else "POST /v1/contacts"
     sent = sum(stats["by_endpoint"].get(writes, {}).values())
     reads = sum(stats["by_endpoint"].get("POST /v1/person/get-by-ids", {}).values())
-    minutes = total / (DEFAULT_RATE[api] / MARGIN) / 60
+    seconds = total / (DEFAULT_RATE[api] / MARGIN)
+    at_rate = f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.0f} s"
     extra = f", {reads:,} reads by id" if api == "ortto" else ""
     return (
         f"{total:,} requests ({sent:,} {'merges' if api == 'ortto' else 'bulk upserts'}{extra}), "
-        f"{bad:,} answered 4xx; {minutes:.1f} min at {DEFAULT_RATE[api]} r/s "
+        f"{bad:,} answered 4xx; {at_rate} at {DEFAULT_RATE[api]} r/s "
         f"(measured {wall:.1f} s unthrottled)"
     )
 
@@ -115,12 +116,15 @@ def scenario(n: int, api: str, mode: str) -> list[str]:
 
 
 def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [10_000]
+    sizes = [int(arg) for arg in sys.argv[1:] if arg.isdigit()] or [10_000]
+    apis = [arg for arg in sys.argv[1:] if not arg.isdigit()] or ["ortto", "classic"]
     for n in sizes:
-        scenario(n, "ortto", "per-person")
-        if n <= 10_000:
-            scenario(n, "ortto", "reject")
-        scenario(n, "classic", "reject-batch")
+        if "ortto" in apis:
+            scenario(n, "ortto", "per-person")
+            if n <= 10_000:
+                scenario(n, "ortto", "reject")
+        if "classic" in apis:
+            scenario(n, "classic", "reject-batch")
 
 
 if __name__ == "__main__":

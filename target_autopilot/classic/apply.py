@@ -121,6 +121,9 @@ class Applier(outcomes.Applier):
         title = first.list_title
         outcome = Outcome()
         self._bulk(first.profiles, title, outcome)
+        refused = [profile.email for profile, _, _ in outcome.rejected]
+        self.staging.mark_present(title, refused)  # refused once: the plan's units must not send them again
+        self.staging.mark_stored(refused)
         if not outcome.accepted:
             self.recorder.settle(outcome)
             return "per_contact"

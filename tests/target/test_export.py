@@ -247,7 +247,7 @@ def test_segment_property_names_the_lists(sandbox: Sandbox, run_target: RunTarge
 def test_one_bad_item_costs_only_itself_not_its_batch(sandbox: Sandbox, run_target: RunTarget) -> None:
     sandbox.create_custom_field("Tier", "string")
     people = [record("s", email=f"p{i:03d}@example.com", tier="gold") for i in range(240)]
-    bad = {117, 118, 130, 201}  # two in one batch; none in the first, which probes list assignment
+    bad = {5, 117, 118, 130, 201}  # one in the first batch (which probes list assignment), two in one
     for i in bad:
         people[i]["record"]["nickname"] = "Lucky"  # Autopilot has no such field: this item is refused
     config = target_config(sandbox, field_mapping={"Tier": "tier", "Nickname": "nickname"})
@@ -257,7 +257,7 @@ def test_one_bad_item_costs_only_itself_not_its_batch(sandbox: Sandbox, run_targ
     assert run.code == 0, run.stderr
     assert len(sandbox.lists()["s"]) == 240 - len(bad)
     assert sorted(line["record"]["email"] for line in run.rejected) == sorted(
-        f"p{i}@example.com" for i in bad
+        f"p{i:03d}@example.com" for i in bad
     )
     assert {line["reason"] for line in run.rejected} == {"api_rejected"}
     assert all("Nickname" in line["message"] for line in run.rejected)
