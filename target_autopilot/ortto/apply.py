@@ -105,7 +105,7 @@ class OrttoApplier(outcomes.Applier):
     def _people(self) -> Iterator[Person]:
         for profile, tags, added, leaving in self.staging.people_to_send():
             until = self.remembered.until(profile.email)
-            if until is not None and added == tags:  # holding none of its tags: maybe not in Ortto
+            if until is not None and set(added) == set(tags):  # holding none of its tags: maybe not in Ortto
                 self.recorder.settle(_remembered(profile, until, self.remembered.path))
                 continue
             yield Person(profile.email, profile, tags, added, leaving)
