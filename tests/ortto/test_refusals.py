@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 
 from target_autopilot.ortto import attribution
 from target_autopilot.sandbox import Sandbox
@@ -181,3 +182,25 @@ def test_a_refusal_follows_its_position_only_when_the_applied_ids_prove_the_orde
         assert b is not None
         assert "without saying which reason" in b["error"]
     assert attribution.attribute(emails, entries, {"1": "a@x.io", "2": "z@x.io"}) is None  # does not add up
+
+
+def test_a_remembered_address_that_now_holds_a_tag_is_sent(sandbox: Sandbox, run_target: RunTarget) -> None:
+    sandbox.suppress("s@example.com")
+    config = ortto_config(sandbox, max_rejected_fraction=1)
+    first = run_target(config, [schema("vip", ["email", "first_name"]), record("vip", email="s@example.com")])
+    answer = requests.post(  # someone adds the person by hand, suppression list or not
+        f"{sandbox.base_url}/person/merge",
+        headers={"X-Api-Key": sandbox.api_key},
+        json={"people": [{"fields": {"str::email": "s@example.com"}, "tags": ["vip"]}]},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+
+    second = run_target(
+        config, [schema("vip", ["email", "first_name"]), record("vip", email="s@example.com", first_name="S")]
+    )
+
+    assert [line["reason"] for line in first.rejected] == ["suppressed"]
+    assert second.code == 0, second.stderr
+    assert second.rejected == []
+    assert sandbox.person("s@example.com")["fields"]["str::first"] == "S"  # type: ignore[index]
