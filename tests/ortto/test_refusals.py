@@ -204,3 +204,34 @@ def test_a_remembered_address_that_now_holds_a_tag_is_sent(sandbox: Sandbox, run
     assert second.code == 0, second.stderr
     assert second.rejected == []
     assert sandbox.person("s@example.com")["fields"]["str::first"] == "S"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("mode", ["drop_value", "reject_record"])
+def test_values_ortto_would_refuse_never_reach_it(sandbox: Sandbox, run_target: RunTarget, mode: str) -> None:
+    messages = [
+        schema(
+            "vip",
+            {"email": {"type": "string"}, "first_name": {"type": "string"}, "orders": {"type": "integer"}},
+        ),
+        record("vip", email="big@example.com", orders=2**63),
+        record("vip", email="long@example.com", first_name="é" * 256),
+        record("vip", email="ok@example.com", first_name="é" * 255, orders=2**63 - 1),
+    ]
+    config = ortto_config(
+        sandbox, field_mapping={"integer--Orders": "orders"}, on_invalid_value=mode, max_rejected_fraction=1
+    )
+
+    run = run_target(config, messages)
+
+    assert run.code == 0, run.stderr
+    lines = {line["record"]["email"]: line for line in run.rejected}
+    assert set(lines) == {"big@example.com", "long@example.com"}
+    assert "outside the whole numbers Ortto stores" in lines["big@example.com"]["message"]
+    assert "256 characters" in lines["long@example.com"]["message"]
+    if mode == "drop_value":
+        assert lines["long@example.com"]["reason"] == "value_truncated"
+        assert sorted(sandbox.tags()["vip"]) == ["big@example.com", "long@example.com", "ok@example.com"]
+    else:
+        assert {line["reason"] for line in lines.values()} == {"invalid_value"}
+        assert sandbox.tags()["vip"] == ["ok@example.com"]
+    assert "400" not in merges(sandbox.stats())
