@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from target_autopilot.sandbox.classic.store import Contact, Transaction
+from target_autopilot.sandbox.classic.records import Contact
+from target_autopilot.sandbox.classic.store import Transaction
 from target_autopilot.sandbox.markup import esc, link, page_of, search_form, segment, table
 
 NAME_FIELDS = ("FirstName", "LastName")
