@@ -9,16 +9,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from werkzeug.wrappers import Request, Response
 
 from target_autopilot.sandbox.classic import pages as classic
 from target_autopilot.sandbox.markup import esc, layout, table
 from target_autopilot.sandbox.ortto import pages as ortto
-
-if TYPE_CHECKING:
-    from target_autopilot.sandbox.app import SandboxApp
+from target_autopilot.sandbox.state import SandboxState
 
 PageBody = tuple[str, str] | None
 
@@ -26,17 +22,17 @@ PageBody = tuple[str, str] | None
 class Pages:
     """Read-only pages over the running app's state."""
 
-    def __init__(self, app: SandboxApp) -> None:
-        self._app = app
+    def __init__(self, state: SandboxState) -> None:
+        self._state = state
 
     def overview(self, _request: Request) -> Response:
         """GET /_sandbox/: every account's lists, tags and audiences, and the latest requests."""
         sections = [
-            self._account_section(index, account) for index, account in enumerate(self._app.account_ids)
+            self._account_section(index, account) for index, account in enumerate(self._state.account_ids)
         ]
         requests = [
             [esc(value) for value in (r.at, r.api, r.method, r.path, r.status, r.duration_ms, r.fault or "")]
-            for r in reversed(self._app.stats.recent())
+            for r in reversed(self._state.stats.recent())
         ]
         headers = ["At", "API", "Method", "Path", "Status", "ms", "Fault"]
         body = (
@@ -48,9 +44,9 @@ class Pages:
 
     def _account_section(self, index: int, account: str) -> str:
         base = f"/_sandbox/accounts/{index}"
-        with self._app.store.transaction() as tx:
+        with self._state.store.transaction() as tx:
             lists, contacts = classic.list_rows(tx, account, base), tx.count_contacts(account)
-        with self._app.ortto_store.transaction(account) as data:
+        with self._state.ortto_store.transaction(account) as data:
             tags, audiences, people = ortto.tag_rows(data, base), ortto.audience_rows(data), len(data.people)
         return (
             f"<h2>Account {index} <small>{esc(account)}</small></h2>"
@@ -68,24 +64,24 @@ class Pages:
     def browse(self, request: Request, segments: list[str]) -> Response:
         """GET /_sandbox/accounts/{index}/{kind}/{id}."""
         found: PageBody = None
-        if len(segments) == 3 and segments[0].isdigit() and int(segments[0]) < len(self._app.account_ids):
+        if len(segments) == 3 and segments[0].isdigit() and int(segments[0]) < len(self._state.account_ids):
             found = self._page(request, int(segments[0]), segments[1], segments[2])
         if found is None:
             return Response(layout("Not found", "<p>Nothing here.</p>"), 404, mimetype="text/html")
         return Response(layout(*found), mimetype="text/html")
 
     def _page(self, request: Request, index: int, kind: str, key: str) -> PageBody:
-        account, base = self._app.account_ids[index], f"/_sandbox/accounts/{index}"
+        account, base = self._state.account_ids[index], f"/_sandbox/accounts/{index}"
         query = request.args.get("q", "").strip()
         number = request.args.get("page", "1")
         number_int = int(number) if number.isdigit() else 1
         if kind in ("lists", "contacts"):
-            with self._app.store.transaction() as tx:
+            with self._state.store.transaction() as tx:
                 if kind == "lists":
                     return classic.members_page(tx, account, base, key, query, number_int)
                 return classic.contact_page(tx, account, base, key)
         if kind in ("tags", "people"):
-            with self._app.ortto_store.transaction(account) as data:
+            with self._state.ortto_store.transaction(account) as data:
                 if kind == "tags":
                     return ortto.holders_page(data, base, key, query, number_int)
                 return ortto.person_page(data, base, key)
