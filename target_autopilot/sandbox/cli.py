@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -13,7 +14,9 @@ from target_autopilot.sandbox.config import (
     SandboxConfig,
     parse_fault_kinds,
 )
-from target_autopilot.sandbox.server import Sandbox, SandboxControl
+from target_autopilot.sandbox.exposure import TOKEN_ENV, is_loopback
+from target_autopilot.sandbox.guard import TOKEN_HEADER
+from target_autopilot.sandbox.server import Sandbox, SandboxControl, SandboxError
 
 DEFAULT_PORT = 8787
 _DEFAULTS = SandboxConfig()
@@ -57,7 +60,13 @@ def serve_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     add = parser.add_argument
-    add("--host", default=_DEFAULTS.host, help="interface to listen on")
+    add("--host", default=_DEFAULTS.host, help="interface to listen on; any but loopback needs "
+        "--control-token and keys of your own (--api-key)")  # fmt: skip
+    add("--control-token", metavar="TOKEN",
+        help="secret that every request to /_sandbox/ (control API and pages) must carry, in the "
+        f"{TOKEN_HEADER} header or through the login page's cookie (default: the {TOKEN_ENV} "
+        "environment variable, which keeps it out of the process list; none: /_sandbox/ is open, "
+        "loopback only)")  # fmt: skip
     add("--port", type=int, default=DEFAULT_PORT, help="TCP port (0 picks a free one)")
     add("--api-key", dest="api_keys", action="append", metavar="KEY",
         help="accepted API key, repeatable; each key is its own isolated account "
@@ -146,6 +155,9 @@ def show_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="sandbox root URL")
+    parser.add_argument("--control-token", metavar="TOKEN",
+        help=f"the sandbox's control token, if it has one (default: the {TOKEN_ENV} "
+        "environment variable)")  # fmt: skip
     return parser
 
 
@@ -156,7 +168,13 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
     if options["ortto_api_keys"] is not None:
         options["ortto_api_keys"] = tuple(options["ortto_api_keys"])
     options["refuse"] = tuple(options["refuse"] or ())
+    options["control_token"] = _control_token(args)
     return SandboxConfig(**options)
+
+
+def _control_token(args: argparse.Namespace) -> str | None:
+    token: str | None = args.control_token
+    return os.environ.get(TOKEN_ENV) if token is None else token
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -170,7 +188,7 @@ def serve(args: argparse.Namespace) -> int:
         print(
             f"Autopilot sandbox: API {sandbox.base_url} ({len(config.api_keys)} Classic and "
             f"{len(config.ortto_keys)} Ortto API key(s)), "
-            f"control {sandbox.url}/_sandbox/. Ctrl-C stops.",
+            f"control {sandbox.url}/_sandbox/. {_exposure(config)}. Ctrl-C stops.",
             flush=True,
         )
         try:
@@ -180,12 +198,27 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exposure(config: SandboxConfig) -> str:
+    """Where it listens and whether /_sandbox/ is protected (never the token itself)."""
+    where = (
+        f"Listening on {config.host} (loopback only)"
+        if is_loopback(config.host)
+        else f"Listening on {config.host or 'every interface'}, reachable from other machines"
+    )
+    if config.control_token is None:
+        return f"{where}; control API open (no --control-token)"
+    return f"{where}; control API protected by the control token"
+
+
 def show(args: argparse.Namespace) -> int:
     """Print every account's lists and Ortto tags with member and holder counts."""
     try:
-        dump = SandboxControl(args.url).dump()
+        dump = SandboxControl(args.url, control_token=_control_token(args)).dump()
     except OSError as error:
         print(f"autopilot-sandbox: no sandbox at {args.url}: {error}", file=sys.stderr)
+        return 1
+    except SandboxError as error:
+        print(f"autopilot-sandbox: {error}", file=sys.stderr)
         return 1
     for account in dump["accounts"]:
         print(
