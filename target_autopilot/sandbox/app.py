@@ -75,6 +75,10 @@ class SandboxApp:
         client = request.remote_addr or ""
         key = request.headers.get(surface.key_header)
         account = None if key is None else surface.accounts.get(key)
+        if account is not None:
+            self.state.runs.note(
+                account, surface.name, config.run_gap_seconds, lambda: self.state.members(account)
+            )
         answer, fault = self._answer(surface, request, match, key, account, config, client)
         surface.answered(client, answer.status, config, time.monotonic())
         if answer.drop:

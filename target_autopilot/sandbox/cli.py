@@ -103,6 +103,9 @@ def serve_parser() -> argparse.ArgumentParser:
     add("--bulk-partial-failure", choices=("reject-batch", "skip-item"),
         default=_DEFAULTS.bulk_partial_failure,
         help="a bad item in POST /contacts fails the whole request (400), or is left out")  # fmt: skip
+    add("--run-gap-seconds", type=float, default=_DEFAULTS.run_gap_seconds, metavar="S",
+        help="a pause longer than this between an account's API requests ends a run, for the "
+        "pages' runs (who joined and who left each list and tag)")  # fmt: skip
     add("--refuse", action="append", metavar="ENDPOINT",
         help="answer every request to this endpoint with 403, repeatable, e.g. "
         "'DELETE /v1/list/{list_id}/contact/{contact}' (default: none)")  # fmt: skip

@@ -61,6 +61,7 @@ class SandboxConfig:
     ortto_async_delay_ms: float = 200.0
     ortto_field_limit: int = 100
     refuse: tuple[str, ...] = ()  # endpoints ("DELETE /v1/list/{list_id}/contact/{contact}") answered 403
+    run_gap_seconds: float = 5.0  # an account's pause longer than this ends a run (the pages' runs)
     # Requests to /_sandbox/ must carry it (header or login cookie); needed to listen beyond loopback.
     control_token: str | None = None
 
@@ -95,7 +96,7 @@ def check(config: SandboxConfig) -> None:
             raise ValueError(f"{name}: must be 0 (off) or more")
     if config.ortto_field_limit < 1:
         raise ValueError("ortto_field_limit: must be 1 or more")
-    for name in ("latency_ms", "latency_jitter_ms", "spike_ms", "ortto_async_delay_ms"):
+    for name in ("latency_ms", "latency_jitter_ms", "spike_ms", "ortto_async_delay_ms", "run_gap_seconds"):
         if getattr(config, name) < 0:
             raise ValueError(f"{name}: must be 0 or more")
     for name in ("spike_rate", "fault_rate", "fault_after_apply"):

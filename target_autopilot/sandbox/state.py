@@ -13,9 +13,11 @@ from target_autopilot.sandbox.classic.store import Store
 from target_autopilot.sandbox.classic.surface import ClassicSurface
 from target_autopilot.sandbox.config import SandboxConfig, with_changes
 from target_autopilot.sandbox.faults import Chaos
+from target_autopilot.sandbox.ortto.fields import EMAIL
 from target_autopilot.sandbox.ortto.store import OrttoStore
 from target_autopilot.sandbox.ortto.surface import OrttoSurface
 from target_autopilot.sandbox.ratelimit import RateLimiter
+from target_autopilot.sandbox.runs import Members, RunLog
 from target_autopilot.sandbox.stats import Stats
 
 
@@ -36,6 +38,7 @@ class SandboxState:
         self.limiter = RateLimiter()
         self.chaos = Chaos(config.seed)
         self.stats = Stats()
+        self.runs = RunLog()
 
     @property
     def config(self) -> SandboxConfig:
@@ -57,9 +60,22 @@ class SandboxState:
             tx.clear()
         self.ortto_store.clear()
         self.stats.reset()
+        self.runs.reset()
         self.limiter.reset()
         self.ortto.ban.reset()
         self.chaos.reseed(self.config.seed)
+
+    def members(self, account: str) -> Members:
+        """Every list's and tag's members (emails) in the account, as a run notes them."""
+        found: Members = {}
+        with self.store.transaction() as tx:
+            for item in tx.lists(account):
+                found[f"list {item.title}"] = frozenset(tx.member_emails(account, item.list_id))
+        with self.ortto_store.transaction(account) as data:
+            for tag in data.tags.values():
+                emails = (str(data.people[pid].fields.get(EMAIL, pid)) for pid in tag.holders)
+                found[f"tag {tag.name}"] = frozenset(emails)
+        return found
 
     def close(self) -> None:
         """Close both stores (the server has stopped)."""

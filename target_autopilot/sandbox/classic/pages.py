@@ -43,6 +43,24 @@ def members_page(
     return f"List {found.title}", body
 
 
+def contacts_section(tx: Transaction, account: str, base: str, query: str, number: int) -> str:
+    """Every contact of the account, in a list or not, searchable by email, each a link to its page."""
+    contacts = tx.all_contacts(account)
+    matching = [contact for contact in contacts if query.lower() in contact.email.lower()]
+    shown, pager = page_of(matching, number, query)
+    lists = tx.lists_of(account, [c.contact_id for c in shown])
+    titles = {item.list_id: item.title for item in tx.lists(account)}
+    rows = [
+        [link(f"{base}/contacts/{segment(c.contact_id)}", c.email)]
+        + [esc(c.fields.get(name, "")) for name in NAME_FIELDS]
+        + [esc(", ".join(titles[list_id] for list_id in lists[c.contact_id])) or "none"]
+        for c in shown
+    ]
+    headers = ["Email", *NAME_FIELDS, "Lists"]
+    body = table(headers, rows, "No contacts.", "classic-contacts") + pager
+    return f"<h2>Classic: {len(contacts)} contacts</h2>" + body
+
+
 def contact_page(tx: Transaction, account: str, base: str, contact_id: str) -> tuple[str, str] | None:
     """(title, body) of a contact's page: fields, custom fields, lists; None for an unknown id."""
     contact = tx.find_contact(account, contact_id)

@@ -7,6 +7,13 @@ from target_autopilot.sandbox.ortto.fields import EMAIL, THOUSANDTHS
 from target_autopilot.sandbox.ortto.store import OrttoAccount, Person
 
 NAME_FIELDS = ("str::first", "str::last")
+# Ortto's display names of its built-in fields, as its app shows them.
+BUILT_IN_NAMES = {
+    "str::first": "First name", "str::last": "Last name", EMAIL: "Email", "str::ei": "External id",
+    "str::postal": "Postal code", "str::language": "Language", "phn::phone": "Phone",
+    "geo::city": "City", "geo::region": "Region", "geo::country": "Country", "dtz::b": "Birthday",
+    "bol::gdpr": "GDPR consent", "bol::p": "Email permission", "bol::sp": "SMS permission",
+}  # fmt: skip
 
 
 def tag_rows(data: OrttoAccount, base: str) -> list[list[str]]:
@@ -46,9 +53,26 @@ def holders_page(
         + [_value(data, field_id, p.fields.get(field_id, "")) for field_id in custom]
         for p in shown
     ]
-    headers = ["Email", "First name", "Last name", *(data.fields[f].name for f in custom)]
+    headers = ["Email", "First name", "Last name", *(f"{data.fields[f].name} ({f})" for f in custom)]
     body = search_form(query) + table(headers, rows, "No holders.", "holders") + pager
     return f"Tag {tag.name}", body
+
+
+def people_section(data: OrttoAccount, base: str, query: str, number: int) -> str:
+    """Every person of the account, tagged or not, searchable by email, each a link to its page."""
+    people = list(data.people.values())
+    matching = [p for p in people if query.lower() in str(p.fields.get(EMAIL, "")).lower()]
+    shown, pager = page_of(matching, number, query)
+    rows = [
+        [link(f"{base}/people/{segment(p.person_id)}", p.fields.get(EMAIL, p.person_id))]
+        + [esc(p.fields.get(field_id, "")) for field_id in NAME_FIELDS]
+        + [esc(", ".join(p.tags)) or "none"]
+        for p in shown
+    ]
+    headers = ["Email", "First name", "Last name", "Tags"]
+    return (
+        f"<h2>Ortto: {len(people)} people</h2>" + table(headers, rows, "No people.", "ortto-people") + pager
+    )
 
 
 def person_page(data: OrttoAccount, base: str, person_id: str) -> tuple[str, str] | None:
@@ -58,8 +82,7 @@ def person_page(data: OrttoAccount, base: str, person_id: str) -> tuple[str, str
         return None
     rows = [["person_id", f"<code>{esc(person.person_id)}</code>"]]
     rows += [
-        [f"<code>{esc(field_id)}</code>", _value(data, field_id, value)]
-        for field_id, value in person.fields.items()
+        [_label(data, field_id), _value(data, field_id, value)] for field_id, value in person.fields.items()
     ]
     tag_links = [
         link(f"{base}/tags/{segment(data.tags[name].tag_id)}", name)
@@ -83,6 +106,13 @@ def _audiences(data: OrttoAccount, person: Person) -> list[str]:
             subscribed = item.subscribed.get(person.person_id)
             found.append(f"{item.name} ({'subscribed' if subscribed else 'member'})")
     return found
+
+
+def _label(data: OrttoAccount, field_id: str) -> str:
+    """A field's display name with its id beside it."""
+    custom = data.fields.get(field_id)
+    name = custom.name if custom is not None else BUILT_IN_NAMES.get(field_id, field_id)
+    return f"{esc(name)} <code>{esc(field_id)}</code>"
 
 
 def _value(data: OrttoAccount, field_id: str, value: object) -> str:
