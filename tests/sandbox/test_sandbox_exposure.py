@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from target_autopilot.sandbox import Sandbox, SandboxControl, SandboxError, run_sandbox
+from target_autopilot.sandbox import Sandbox, SandboxConfig, SandboxControl, SandboxError, run_sandbox
 from target_autopilot.sandbox.cli import config_from, main, serve_parser
 
 from .conftest import Api
@@ -52,6 +52,12 @@ def test_a_non_loopback_host_without_a_token_is_refused_before_serving(
     assert "--control-token TOKEN" in err
     assert ENV in err
     assert "127.0.0.1" in err
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_hosts_need_no_token_and_keep_the_default_key(host: str) -> None:
+    config = SandboxConfig(host=host)
+    assert (config.control_token, config.api_keys) == (None, ("sandbox-key",))
 
 
 @pytest.mark.parametrize("keys", [[], ["--ortto-api-key", "sandbox-key", "--api-key", "mine"]])
@@ -117,6 +123,19 @@ def test_the_control_client_carries_the_token_and_says_when_it_has_none(guarded:
     assert guarded.config()["control_protected"] is True
     with pytest.raises(SandboxError, match="control token"):
         SandboxControl(guarded.url).stats()
+
+
+def test_show_reads_a_protected_sandbox_with_its_token_and_says_when_it_lacks_one(
+    guarded: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    assert main(["show", "--url", guarded.url]) == 1
+    err = capsys.readouterr().err
+    assert "needs its control token" in err
+    assert "Traceback" not in err
+    monkeypatch.setenv(ENV, TOKEN)
+    assert main(["show", "--url", guarded.url]) == 0
+    assert capsys.readouterr().out.startswith("Account 0")
 
 
 def test_loopback_without_a_token_is_open_as_before(sandbox: Sandbox) -> None:
