@@ -18,12 +18,10 @@ from werkzeug.wrappers import Request, Response
 from target_autopilot.sandbox.classic import pages as classic
 from target_autopilot.sandbox.markup import esc, layout, link, search_form, table
 from target_autopilot.sandbox.ortto import pages as ortto
-from target_autopilot.sandbox.runs import Change
 from target_autopilot.sandbox.state import SandboxState
 
 PageBody = tuple[str, str] | None
 API_ORDER = ("classic", "ortto")
-SHOWN_PER_CHANGE = 20
 
 
 class Pages:
@@ -109,14 +107,21 @@ class Pages:
     def _runs(self, index: int) -> PageBody:
         account = self._state.account_ids[index]
         runs = self._state.runs.changes(account, self._state.members(account))
-        parts = [
-            f"<h2>Run from {esc(run.started)} <small>{run.requests} requests, "
-            f"{esc(', '.join(run.apis))}</small></h2>"
-            + table(
-                ["List or tag", "Joined", "Left"], [_change_row(c) for c in changes], "No changes.", "changes"
-            )
-            for run, changes in runs
-        ]
+        with self._state.store.transaction() as tx, self._state.ortto_store.transaction(account) as data:
+            parts = [
+                f"<h2>Run from {esc(run.started)} <small>{run.requests} requests, "
+                f"{esc(', '.join(run.apis))}</small></h2>"
+                + table(
+                    ["List or tag", "Joined", "Left"],
+                    [
+                        classic.change_row(tx, account, c) if c.kind == "list" else ortto.change_row(data, c)
+                        for c in changes
+                    ],
+                    "No changes.",
+                    "changes",
+                )
+                for run, changes in runs
+            ]
         note = (
             "<p>A run is the account's API requests with no pause longer than "
             f"{self._state.config.run_gap_seconds:g} s (run_gap_seconds); latest first.</p>"
@@ -143,13 +148,3 @@ def _search(request: Request) -> tuple[str, int]:
     """The search text and page number asked for."""
     number = request.args.get("page", "1")
     return request.args.get("q", "").strip(), int(number) if number.isdigit() else 1
-
-
-def _change_row(change: Change) -> list[str]:
-    return [esc(change.name), _emails(change.joined), _emails(change.left)]
-
-
-def _emails(emails: list[str]) -> str:
-    shown = esc(", ".join(emails[:SHOWN_PER_CHANGE]))
-    more = len(emails) - SHOWN_PER_CHANGE
-    return f"{len(emails)}: {shown}" + (f" and {more} more" if more > 0 else "") if emails else "0"

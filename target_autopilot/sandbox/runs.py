@@ -2,8 +2,9 @@
 
 The sandbox cannot see where a client's run starts, only its requests. When an account's request
 comes after a pause longer than the gap (`run_gap_seconds`), or is its first, a new run starts, and the
-members of every list and tag are noted then: a run's changes are the difference between the
-members at its start and at the next run's start (or now, for the latest run).
+members of every list and tag are noted then, by id (a set of ids costs no read of a person):
+a run's changes are the difference between the members at its start and at the next run's start
+(or now, for the latest run).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 
 RUNS_KEPT = 20
 
-# "list Title" / "tag name" → the members' emails, for one account.
-Members = dict[str, frozenset[str]]
+# ("list", list id) → its members' contact ids; ("tag", tag name) → its holders' person ids.
+Members = dict[tuple[str, str], frozenset[str]]
 
 
 @dataclass
@@ -32,9 +33,10 @@ class Run:
 
 @dataclass(frozen=True)
 class Change:
-    """Who joined and who left one list or tag during a run."""
+    """Who joined and who left (their ids) one list or tag during a run."""
 
-    name: str
+    kind: str  # "list" or "tag"
+    key: str  # the list's id, the tag's name
     joined: list[str]
     left: list[str]
 
@@ -86,8 +88,8 @@ class RunLog:
 
 def _diff(before: Members, after: Members) -> list[Change]:
     changes = []
-    for name in dict.fromkeys([*before, *after]):
-        old, new = before.get(name, frozenset()), after.get(name, frozenset())
+    for kind, key in dict.fromkeys([*before, *after]):
+        old, new = before.get((kind, key), frozenset()), after.get((kind, key), frozenset())
         if old != new:
-            changes.append(Change(name, sorted(new - old), sorted(old - new)))
-    return changes
+            changes.append(Change(kind, key, sorted(new - old), sorted(old - new)))
+    return sorted(changes, key=lambda change: change.kind)  # lists, then tags

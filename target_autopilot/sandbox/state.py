@@ -13,7 +13,6 @@ from target_autopilot.sandbox.classic.store import Store
 from target_autopilot.sandbox.classic.surface import ClassicSurface
 from target_autopilot.sandbox.config import SandboxConfig, with_changes
 from target_autopilot.sandbox.faults import Chaos
-from target_autopilot.sandbox.ortto.fields import EMAIL
 from target_autopilot.sandbox.ortto.store import OrttoStore
 from target_autopilot.sandbox.ortto.surface import OrttoSurface
 from target_autopilot.sandbox.ratelimit import RateLimiter
@@ -66,15 +65,14 @@ class SandboxState:
         self.chaos.reseed(self.config.seed)
 
     def members(self, account: str) -> Members:
-        """Every list's and tag's members (emails) in the account, as a run notes them."""
+        """Every list's members and tag's holders in the account, by id, as a run notes them."""
         found: Members = {}
         with self.store.transaction() as tx:
             for item in tx.lists(account):
-                found[f"list {item.title}"] = frozenset(tx.member_emails(account, item.list_id))
+                found["list", item.list_id] = tx.member_ids(account, item.list_id)
         with self.ortto_store.transaction(account) as data:
             for tag in data.tags.values():
-                emails = (str(data.people[pid].fields.get(EMAIL, pid)) for pid in tag.holders)
-                found[f"tag {tag.name}"] = frozenset(emails)
+                found["tag", tag.name] = frozenset(tag.holders)
         return found
 
     def close(self) -> None:

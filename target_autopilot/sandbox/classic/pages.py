@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from target_autopilot.sandbox.classic.records import Contact
 from target_autopilot.sandbox.classic.store import Transaction
-from target_autopilot.sandbox.markup import esc, link, page_of, search_form, segment, table
+from target_autopilot.sandbox.markup import esc, link, page_of, search_form, segment, some_of, table
+from target_autopilot.sandbox.runs import Change
 
 NAME_FIELDS = ("FirstName", "LastName")
 
@@ -59,6 +60,18 @@ def contacts_section(tx: Transaction, account: str, base: str, query: str, numbe
     headers = ["Email", *NAME_FIELDS, "Lists"]
     body = table(headers, rows, "No contacts.", "classic-contacts") + pager
     return f"<h2>Classic: {len(contacts)} contacts</h2>" + body
+
+
+def change_row(tx: Transaction, account: str, change: Change) -> list[str]:
+    """A run's change to a list: its title, who joined, who left (by email; a deleted contact by id)."""
+    found = tx.get_list(account, change.key)
+
+    def emails(ids: list[str]) -> list[str]:
+        contacts = [(contact_id, tx.find_contact(account, contact_id)) for contact_id in ids]
+        return sorted(contact.email if contact else contact_id for contact_id, contact in contacts)
+
+    title = f"list {found.title if found else change.key}"
+    return [esc(title), some_of(emails(change.joined)), some_of(emails(change.left))]
 
 
 def contact_page(tx: Transaction, account: str, base: str, contact_id: str) -> tuple[str, str] | None:

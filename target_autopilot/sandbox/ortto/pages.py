@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from target_autopilot.sandbox.markup import esc, link, page_of, search_form, segment, table
+from target_autopilot.sandbox.markup import esc, link, page_of, search_form, segment, some_of, table
 from target_autopilot.sandbox.ortto.fields import EMAIL, THOUSANDTHS
 from target_autopilot.sandbox.ortto.store import OrttoAccount, Person
+from target_autopilot.sandbox.runs import Change
 
 NAME_FIELDS = ("str::first", "str::last")
 # Ortto's display names of its built-in fields, as its app shows them.
@@ -73,6 +74,16 @@ def people_section(data: OrttoAccount, base: str, query: str, number: int) -> st
     return (
         f"<h2>Ortto: {len(people)} people</h2>" + table(headers, rows, "No people.", "ortto-people") + pager
     )
+
+
+def change_row(data: OrttoAccount, change: Change) -> list[str]:
+    """A run's change to a tag: its name, who got it, who lost it (by email)."""
+
+    def emails(ids: list[str]) -> list[str]:
+        people = [(pid, data.people.get(pid)) for pid in ids]
+        return sorted(str(p.fields.get(EMAIL, pid)) if p else pid for pid, p in people)
+
+    return [esc(f"tag {change.key}"), some_of(emails(change.joined)), some_of(emails(change.left))]
 
 
 def person_page(data: OrttoAccount, base: str, person_id: str) -> tuple[str, str] | None:

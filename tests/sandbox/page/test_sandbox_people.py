@@ -9,6 +9,7 @@ import pytest
 
 from target_autopilot.sandbox import Sandbox, run_sandbox
 
+from ..conftest import Api
 from ..ortto.conftest import Ortto, person
 from .browser import Chromium, Page, find_chromium
 
@@ -25,18 +26,23 @@ def chromium() -> Chromium:
 
 @pytest.fixture(scope="module")
 def two_runs() -> Iterator[Sandbox]:
-    """Run 1 tags ada and bob with seg:A; run 2, after a pause, takes bob's last tag and tags cy."""
+    """Run 1 tags ada and bob with seg:A; run 2, after a pause, takes bob's last tag, tags cy, and
+    (through Classic, after Ortto) puts dan on a new list and takes eve off an old one."""
     with run_sandbox(rate_limit=0, ortto_rate_limit=0, run_gap_seconds=GAP) as sandbox:
-        ortto = Ortto(sandbox)
+        ortto, classic = Ortto(sandbox), Api(sandbox.base_url, sandbox.api_key)
         ortto.merged(
             person("ada@example.com", tags=["seg:A"], **{"str::first": "Ada", "bol::p": True}),
             person("bob@example.com", tags=["seg:A"]),
         )
+        old = classic.new_list("Old")
+        classic.upsert(Email="eve@example.com", _autopilot_list=old)
         time.sleep(GAP * 3)  # the pause that ends run 1
         ortto.merged(
             {"fields": {"str::email": "bob@example.com"}, "unset_tags": ["seg:A"]},
             person("cy@example.com", tags=["seg:A"]),
         )
+        classic.upsert(Email="dan@example.com", _autopilot_list=classic.new_list("New"))
+        assert classic.delete(f"/list/{old}/contact/eve@example.com").status_code == 200
         yield sandbox
 
 
@@ -48,8 +54,8 @@ def overview(chromium: Chromium, two_runs: Sandbox) -> Page:
 def test_an_ortto_account_shows_ortto_first(overview: Page) -> None:
     sections = [part.split("</h3>")[0] for part in overview.dom.split("<h3>")[1:]]
     assert sections[0].startswith("Ortto: 3 people, 1 tags")
-    assert sections[1].startswith("Classic: 0 contacts")
-    assert "Used with: ortto" in overview.dom
+    assert sections[1].startswith("Classic: 2 contacts, 2 lists")
+    assert "Used with: ortto, classic" in overview.dom
 
 
 def test_the_people_page_finds_a_person_who_lost_the_last_tag(
@@ -85,6 +91,9 @@ def test_each_run_shows_who_joined_and_who_left_each_tag(
     assert runs.title == "Runs of account 0"
     assert runs.dom.count("Run from") == 2
     assert runs.rows("changes") == [  # latest run first
+        ["list Old", "0", "1: eve@example.com"],
+        ["list New", "1: dan@example.com", "0"],
         ["tag seg:A", "1: cy@example.com", "1: bob@example.com"],
+        ["list Old", "1: eve@example.com", "0"],
         ["tag seg:A", "2: ada@example.com, bob@example.com", "0"],
     ]
