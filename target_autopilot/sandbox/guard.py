@@ -33,7 +33,8 @@ class Guard:
         if self._secrets is None or path == LOGIN_PATH or self._carries_token(request, *self._secrets):
             return None
         if "text/html" in request.headers.get("Accept", ""):
-            return _login_page(request.full_path.rstrip("?"), "", 401)
+            asked = request.environ.get("REQUEST_URI") or request.full_path.rstrip("?")
+            return _login_page(str(asked), "", 401)
         body = {
             "error": "Unauthorized",
             "message": f"This sandbox's control API needs its control token: send it in the {TOKEN_HEADER} "
