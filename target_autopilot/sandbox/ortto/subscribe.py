@@ -13,24 +13,28 @@ AUDIENCE_PAGE = 40
 
 
 def tags_list(account: OrttoAccount, instance: str, body: dict[str, Any]) -> list[dict[str, object]]:
-    """Every tag whose name contains `q` (ignoring case), with its holder count."""
+    """Every tag whose name contains `q` (ignoring case): person tags, then account tags, as recorded."""
     search = str(body.get("q") or "").lower()
-    return [
+    made_by = {"created_by_id": "0" * 24, "created_by_name": "", "created_by_email": ""}
+    people: list[dict[str, object]] = [
         {
-            "id": tag.tag_id,
-            "instance_id": instance,
-            "name": tag.name,
-            "source": "api",
-            "created_at": tag.created_at,
-            "last_used": tag.created_at,
-            "count": len(tag.holders),
-            "sms_opted_in": 0,
-            "subscribers": tag.subscribers,
-            "type": "",
+            "id": tag.tag_id, "instance_id": instance, "name": tag.name, **made_by,
+            "created_at": tag.created_at, "last_used": tag.last_used or tag.created_at,
+            "count": len(tag.holders), "subscribers": tag.subscribers, "type": "",
         }
         for tag in account.tags.values()
         if search in tag.name.lower()
-    ]
+    ]  # fmt: skip
+    organizations: list[dict[str, object]] = [
+        {
+            "id": tag.tag_id, "instance_id": instance, "name": tag.name, **made_by,
+            "created_at": tag.created_at, "last_used": tag.created_at, "count": tag.count,
+            "type": "organization",
+        }
+        for tag in account.account_tags.values()
+        if search in tag.name.lower()
+    ]  # fmt: skip
+    return people + organizations
 
 
 def audiences_page(account: OrttoAccount, instance: str, body: dict[str, Any]) -> list[dict[str, object]]:
@@ -63,7 +67,7 @@ def _audience_json(account: OrttoAccount, instance: str, audience: Audience) -> 
 
 
 def subscribe(account: OrttoAccount, body: dict[str, Any]) -> dict[str, object]:
-    """Change members' opt-in to an audience; people who are not members are reported, not added."""
+    """Change members' opt-in to an audience; a non-member's answer echoes the request, unchanged."""
     audience = account.audiences.get(str(body.get("audience_id")))
     if audience is None:
         raise bad_request(f"Audience {body.get('audience_id')} not found")
@@ -77,13 +81,18 @@ def subscribe(account: OrttoAccount, body: dict[str, Any]) -> dict[str, object]:
         person, how = _identify(account, item)
         if person is None:
             results.append({"person_status": "not-found", "status": "ignored"})
-        elif audience.tag not in person.tags:
-            results.append({"person_status": how, "status": "not-member", "person_id": person.person_id})
-        else:
-            subscribed = item.get("subscribed", True)
+            continue
+        subscribed = item.get("subscribed", True)
+        # Recorded: a non-member gets the requested status echoed, and nothing changes.
+        if audience.tag in person.tags:
             audience.subscribed[person.person_id] = subscribed
-            status = "subscribed" if subscribed else "unsubscribed"
-            results.append({"person_status": how, "status": status, "person_id": person.person_id})
+        result: dict[str, object] = {
+            "person_status": how,
+            "status": "subscribed" if subscribed else "unsubscribed",
+        }
+        if how != "by-id":  # recorded: an answer by id does not repeat the id
+            result["person_id"] = person.person_id
+        results.append(result)
     account.add_audience(audience)
     return {"audience_id": audience.audience_id, "people": results}
 
