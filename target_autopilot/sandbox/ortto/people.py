@@ -27,6 +27,7 @@ TAG_FILTERS = {
 COMPARISONS = ("$str::is", "$bol::is", "$int::is")
 PRESENCE = ("$has_any_value", "$has_no_value")
 AUDIENCE_FILTERS = ("subscribers", "unsubscribed")
+SEARCHED = ("str::email", "str::first", "str::last", "str::name")
 # Recorded past the last page (and for an archived search that matched no one).
 NO_CURSOR = "0" * 24
 Predicate = Callable[[Person], bool]
@@ -137,6 +138,9 @@ class _Selector:
                 tests.append(lambda person: audience.subscribed.get(person.person_id, False) is subscribed)
         if node:
             tests.append(self._predicate(node))
+        search = body.get("q")
+        if isinstance(search, str) and search.strip():
+            tests.append(_search(search.strip().lower()))
         source = self.account.people.keys() if held is None else held.holders.keys()
         if not tests:
             return source, None, held
@@ -193,6 +197,13 @@ class _Selector:
             f"{self.instance}: Failed to decode filter {operator} body {shown}: "
             f"Unknown operation {operator}: {shown} (Invalid value)"
         )
+
+
+def _search(words: str) -> Predicate:
+    """`q`: a free-text search, here in email and names."""
+    return lambda person: any(
+        words in str(person.fields.get(field_id) or "").lower() for field_id in SEARCHED
+    )
 
 
 def _holds(tag: Tag) -> Predicate:

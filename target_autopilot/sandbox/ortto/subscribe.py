@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from target_autopilot.sandbox.ortto.errors import bad_request
@@ -38,7 +39,7 @@ def tags_list(account: OrttoAccount, instance: str, body: dict[str, Any]) -> lis
 
 
 def audiences_page(account: OrttoAccount, instance: str, body: dict[str, Any]) -> list[dict[str, object]]:
-    """A page of audiences (at most 40) whose name contains `search_term`."""
+    """A page of audiences (at most 40) whose name contains `search_term`; `filter` with `with_filter`."""
     limit, offset = body.get("limit", AUDIENCE_PAGE), body.get("offset", 0)
     if not isinstance(limit, int) or not 1 <= limit <= AUDIENCE_PAGE:
         limit = AUDIENCE_PAGE
@@ -46,24 +47,42 @@ def audiences_page(account: OrttoAccount, instance: str, body: dict[str, Any]) -
         raise bad_request('"offset" must be a whole number')
     search = str(body.get("search_term") or "").lower()
     found = [item for item in account.audiences.values() if search in item.name.lower()]
-    return [_audience_json(account, instance, item) for item in found[offset : offset + limit]]
+    return [
+        _audience_json(account, instance, item, with_filter=body.get("with_filter") is True)
+        for item in found[offset : offset + limit]
+    ]
 
 
-def _audience_json(account: OrttoAccount, instance: str, audience: Audience) -> dict[str, object]:
-    holders = account.tags[audience.tag].holders if audience.tag in account.tags else {}
-    return {
-        "id": audience.audience_id,
-        "instance_id": instance,
-        "name": audience.name,
-        "type": "permanent",
-        "building": False,
-        "ready": True,
-        "is_public": False,
-        "members": len(holders),
-        "subscribers": sum(1 for pid in holders if audience.subscribed.get(pid)),
-        "sms_opted_in": 0,
-        "created": audience.created_at,
+def _audience_json(
+    account: OrttoAccount, instance: str, audience: Audience, *, with_filter: bool
+) -> dict[str, object]:
+    """An audience with the keys a recorded one has; its filter is the recorded "Tag is X"."""
+    tag = account.tags.get(audience.tag)
+    holders = tag.holders if tag is not None else {}
+    rule = {
+        "label": f"Tag is {audience.tag}",
+        "field_id": "u4s::t",
+        "timezone": "UTC",
+        "value": tag.tag_id if tag else 0,
     }
+    stamp = {
+        "last_used": audience.created_at,
+        "created": audience.created_at,
+        "created_by_id": "",
+        "created_by_name": "",
+    }
+    return {
+        "id": audience.audience_id, "instance_id": instance, "folder_id": None, "data_source_id": "0" * 24,
+        "icon_id": "audiences-illustration-icon", "type": "permanent", "building": False, "ready": True,
+        "is_public": False, "sms_is_public": False, "sms_public_name": "", "sms_public_description": "",
+        "filter": {"$and": [{"$and": [{"$u4s::is": rule}]}]} if with_filter else None,
+        "filter_sha": hashlib.sha1(audience.tag.encode()).hexdigest(), "last_built_at": audience.created_at,  # noqa: S324 - a label
+        "new_filter": None, "new_filter_sha": "", **stamp, "edited_at": audience.created_at,
+        "name": audience.name, "public_name": "", "public_description": "", "template_id": "0" * 24,
+        "exit_selection": "", "new_exit_criteria_filter": None, "ds_destinations": None, "sms_opted_in": 0,
+        "subscribers": sum(1 for pid in holders if audience.subscribed.get(pid)), "members": len(holders),
+        "added_last_30_days": 0, "engagement": 0, "revenue": 0, "is_cold": False,
+    }  # fmt: skip
 
 
 def subscribe(account: OrttoAccount, body: dict[str, Any]) -> dict[str, object]:
