@@ -111,7 +111,14 @@ def serve_parser() -> argparse.ArgumentParser:
         "'DELETE /v1/list/{list_id}/contact/{contact}' (default: none)")  # fmt: skip
     _add_ortto_options(parser.add_argument_group(
         "Ortto (today's Autopilot)",
-        "Ortto's own keys, limits and a switch for each point its reference leaves OPEN. Audiences "
+        "Ortto's own keys, limits and a switch for each point its reference leaves OPEN. RECORDED "
+        "(answers of a real account, phpdevkits/ortto-sdk fixtures, and the defaults here): tags as "
+        "u4s::t integer ids counted per tag type (an account tag 'My organization' sits beside the "
+        "person tags), the $u4s::is tag filter, 'Object not found' for an unknown field id, "
+        "'Unknown operation' for an unknown operator, tags/get and custom-field/get item keys, "
+        "person/get leaving unset fields out and its end-of-pages and bad-cursor answers, the "
+        "suppression answers of merge, subscribe echoing a non-member. Everything else, and every "
+        "non-default switch position, is a reading of the docs. Audiences "
         "have no public create endpoint: make them with POST /_sandbox/ortto/audiences "
         '{"name", "tag"} (members: the holders of the tag); suppressed emails with POST '
         '/_sandbox/ortto/suppressed {"email"}.',
@@ -135,11 +142,14 @@ def _add_ortto_options(group: argparse._ArgumentGroup) -> None:
         "whole request (nothing applied). All invalid is a 400 either way")  # fmt: skip
     add("--ortto-people-order", choices=("request", "shuffled"), default=_DEFAULTS.ortto_people_order,
         help="order of the merge answer's people: as in the request, or shuffled (seeded)")  # fmt: skip
-    add("--ortto-tag-filter", choices=("set-contains", "tag-id", "none"),
+    add("--ortto-tag-filter", choices=("u4s-is", "set-contains", "tag-id", "none", "ignored"),
         default=_DEFAULTS.ortto_tag_filter,
-        help='person/get filter selecting a tag\'s holders: {"$str::set_contains": {"field_id": '
-        '"tags", "value": NAME}}, {"$id_set_is": {"field_id": "u4s::t", "value": TAG_ID}}, or none '
-        "(400: read holders through an audience)")  # fmt: skip
+        help='the one person/get filter that selects a tag\'s holders: u4s-is is the RECORDED one, '
+        '{"$u4s::is": {"field_id": "u4s::t", "value": TAG_ID}} (integer id); set-contains '
+        '{"$str::set_contains": {"field_id": "tags", "value": NAME}} and tag-id {"$id_set_is": '
+        '{"field_id": "u4s::t", "value": TAG_ID}} are readings of the docs; none takes no tag filter; '
+        "ignored takes the recorded one but answers everyone. A tag operator not taken is the "
+        'recorded 400 "Unknown operation"')  # fmt: skip
     add("--ortto-async", choices=("queued", "applied"), default=_DEFAULTS.ortto_async,
         help='merge with "async": true is answered {"status": "queued", "people": []} before the '
         "change is applied (after --ortto-async-delay-ms), or answered as a sync merge")  # fmt: skip

@@ -20,7 +20,7 @@ SWITCH_CHOICES: dict[str, tuple[str, ...]] = {
     "ortto_ban": ("on", "off"),
     "ortto_mixed_batch": ("per-person", "reject"),
     "ortto_people_order": ("request", "shuffled"),
-    "ortto_tag_filter": ("set-contains", "tag-id", "none"),
+    "ortto_tag_filter": ("u4s-is", "set-contains", "tag-id", "none", "ignored"),
     "ortto_async": ("queued", "applied"),
 }
 # Fixed when the server starts: changing them would mean a new server.
@@ -56,7 +56,7 @@ class SandboxConfig:
     ortto_ban: Literal["on", "off"] = "on"
     ortto_mixed_batch: Literal["per-person", "reject"] = "per-person"
     ortto_people_order: Literal["request", "shuffled"] = "request"
-    ortto_tag_filter: Literal["set-contains", "tag-id", "none"] = "set-contains"
+    ortto_tag_filter: Literal["u4s-is", "set-contains", "tag-id", "none", "ignored"] = "u4s-is"
     ortto_async: Literal["queued", "applied"] = "queued"
     ortto_async_delay_ms: float = 200.0
     ortto_field_limit: int = 100

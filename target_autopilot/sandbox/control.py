@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 from target_autopilot.sandbox.classic.api import render_contacts
 from target_autopilot.sandbox.classic.contacts import CUSTOM_TYPES
 from target_autopilot.sandbox.guard import LOGIN_PATH, Guard
-from target_autopilot.sandbox.ortto.control import add_audience, add_suppressed, ortto_view
+from target_autopilot.sandbox.ortto.control import add_account_tag, add_audience, add_suppressed, ortto_view
 from target_autopilot.sandbox.ortto.store import OrttoAccount
 from target_autopilot.sandbox.pages import Pages
 from target_autopilot.sandbox.state import SandboxState
@@ -63,6 +63,7 @@ class ControlApi:
             ("POST", "custom_fields"): self.add_custom_field,
             ("POST", "ortto/audiences"): self.ortto_change(add_audience),
             ("POST", "ortto/suppressed"): self.ortto_change(add_suppressed),
+            ("POST", "ortto/account-tags"): self.ortto_change(add_account_tag),
         }
         handler = routes.get((request.method, path))
         if handler is None:

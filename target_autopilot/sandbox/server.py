@@ -124,6 +124,11 @@ class SandboxControl:
         body = {"name": name, "tag": tag, "account": account}
         return str(self._object("POST", "ortto/audiences", body)["audience_id"])
 
+    def add_account_tag(self, name: str, count: int = 0, account: int = 0) -> int:
+        """An Ortto account (organization) tag; its integer id is counted apart from person tags."""
+        body = {"name": name, "count": count, "account": account}
+        return int(self._object("POST", "ortto/account-tags", body)["tag_id"])
+
     def suppress(self, email: str, account: int = 0) -> None:
         """Put an email on the account's Ortto suppression list."""
         self._call("POST", "ortto/suppressed", {"email": email, "account": account})

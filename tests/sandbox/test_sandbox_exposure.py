@@ -33,6 +33,7 @@ ROUTES = [
     ("POST", "custom_fields", {"name": "Plan", "fieldType": "string"}),
     ("POST", "ortto/audiences", {"name": "A", "tag": "seg:A"}),
     ("POST", "ortto/suppressed", {"email": "gone@example.com"}),
+    ("POST", "ortto/account-tags", {"name": "Org", "count": 2}),
     ("GET", "accounts/0/people", None),
     ("GET", "accounts/0/runs", None),
     ("GET", "accounts/0/lists/nope", None),

@@ -21,7 +21,7 @@ def tag_rows(data: OrttoAccount, base: str) -> list[list[str]]:
     """The account's tags for the overview: name (a link), id, holder count."""
     return [
         [
-            link(f"{base}/tags/{segment(tag.tag_id)}", tag.name),
+            link(f"{base}/tags/{segment(str(tag.tag_id))}", tag.name),
             f"<code>{esc(tag.tag_id)}</code>",
             str(len(tag.holders)),
         ]
@@ -41,7 +41,7 @@ def holders_page(
     data: OrttoAccount, base: str, tag_id: str, query: str, number: int
 ) -> tuple[str, str] | None:
     """(title, body) of a tag's holders page, searchable by email; None for an unknown tag."""
-    tag = next((tag for tag in data.tags.values() if tag.tag_id == tag_id), None)
+    tag = next((tag for tag in data.tags.values() if str(tag.tag_id) == tag_id), None)
     if tag is None:
         return None
     holders = [data.people[pid] for pid in tag.holders]
@@ -96,7 +96,7 @@ def person_page(data: OrttoAccount, base: str, person_id: str) -> tuple[str, str
         [_label(data, field_id), _value(data, field_id, value)] for field_id, value in person.fields.items()
     ]
     tag_links = [
-        link(f"{base}/tags/{segment(data.tags[name].tag_id)}", name)
+        link(f"{base}/tags/{segment(str(data.tags[name].tag_id))}", name)
         for name in person.tags
         if name in data.tags
     ]
