@@ -1,4 +1,4 @@
-"""Scenario 8 (issue 17): "2% suppressed, 1% over-long" at N people, for both APIs, first run and an
+"""Scenario 9 (issue 17): "2% suppressed, 1% over-long" at N people, for both APIs, first run and an
 identical second run; request and 4xx counts from the sandbox, printed as Markdown table rows.
 
     .venv/bin/python benchmarks/refusals.py 10000 100000 [ortto] [classic]
@@ -110,7 +110,7 @@ def scenario(n: int, api: str, mode: str) -> list[str]:
             wall, report = run_target(sandbox, work / "input.jsonl", work, api)
             rejected = sum(report["rejected"].values())
             result = figures(sandbox.stats(), api, wall) + f"; {rejected:,} rejected"
-            rows.append(f"| 8 {n:,} people, 2% refused, 1% over-long, {api} ({mode}) | {run} | {result} |")
+            rows.append(f"| 9 {n:,} people, 2% refused, 1% over-long, {api} ({mode}) | {run} | {result} |")
             print(rows[-1], flush=True)
     return rows
 
