@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from target_autopilot import apis, plan
+from target_autopilot import apis, guards, plan
 from target_autopilot.client import AutopilotClient
-from target_autopilot.errors import InputError, TooManyRejected
+from target_autopilot.errors import DryRunVerdict, ExportError, TooManyDropped, TooManyRejected
 from target_autopilot.fieldtypes import MappedField
-from target_autopilot.mapping import Contact, DroppedValue, Rejection, StreamMapping
+from target_autopilot.mapping import Contact, DroppedValue, StreamMapping
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report
 from target_autopilot.runfiles import new_run_id
 from target_autopilot.settings import Settings
 from target_autopilot.staging import Staging
+from target_autopilot.values import Rejection
 
 
 class Export:
@@ -34,11 +36,15 @@ class Export:
         self._fields: set[MappedField] = set()
         self._activated: set[str] = set()
         self._titles_by_stream: dict[str, set[str]] = {}
+        self._mappings: list[StreamMapping] = []
+        self._dropped = guards.DroppedValues()
+        self._joined: set[str] = set()  # segment names that hold a separator character
 
     # Called by the target and the sinks while the input is read
 
     def register_stream(self, stream: str, schema: Mapping[str, Any], mapping: StreamMapping) -> None:
         self._stream_properties[stream] = set(schema.get("properties") or {})
+        self._mappings.append(mapping)
         self._fields |= {MappedField(spec.key, spec.source, stream) for spec in mapping.fields}
 
     def activate_version(self, stream: str) -> None:
@@ -58,6 +64,13 @@ class Export:
     def _titles_of(self, record: Mapping[str, Any], prop: str) -> list[str] | Rejection:
         value = record.get(prop)
         values = value if isinstance(value, list) else [value]
+        separator = self.settings.segment_separator
+        if separator is not None:
+            values = [
+                part
+                for item in values
+                for part in (item.split(separator) if isinstance(item, str) else [item])
+            ]
         if any(item is not None and not isinstance(item, str) for item in values):
             return Rejection(
                 "invalid_segment",
@@ -71,6 +84,8 @@ class Export:
             return Rejection(
                 "missing_segment", f"segment_property {prop!r} is empty, so the record has no list"
             )
+        if separator is None and len(self._joined) < 100:
+            self._joined.update(guards.joined_names(titles))
         return titles
 
     def reject(
@@ -87,6 +102,7 @@ class Export:
         detail = {"property": dropped.source, "field": dropped.key, "value": dropped.value}
         self.rejects.write(stream, "invalid_value", dropped.message, record, detail)
         self.report.dropped(titles)
+        self._dropped.add(dropped.key, dropped.source, dropped.value)
 
     def stage(self, contact: Contact, titles: list[str], stream: str, record: str) -> None:
         """Stage a profile; past the limit in truncate mode, reject it instead."""
@@ -106,9 +122,11 @@ class Export:
     # Called once the input has ended
 
     def finish(self) -> None:
-        """Check the plan and apply it. Raises ExportError on failure."""
+        """Check the plan and apply it. Raises ExportError on failure; in a dry run, DryRunVerdict
+        when the real run would fail (after planning everything)."""
         self._check_mapping_sources()
         self._warn_about_nothing_received()
+        self._warn_about_joined_names()
         profiles = self.staging.profile_count
         self.report.profiles = profiles
         for title, count in self.staging.profiles_by_list().items():
@@ -122,6 +140,7 @@ class Export:
                 profiles,
                 self.report.rejected["profile_limit"],
             )
+        self._check_dropped()
         managed = self.managed_lists()
         if profiles or managed:
             self.client = apis.client_for(self.settings)
@@ -140,13 +159,28 @@ class Export:
                 applier.run()
             finally:
                 self.report.apply_seconds = time.monotonic() - started
-        if self.settings.dry_run:
-            return
-        for figures in self.report.segments.values():
-            refused = figures.rejected["api_rejected"] + figures.rejected["suppressed"]
-            figures.upserted = figures.profiles - figures.unchanged - refused
-        self.report.applied = True
+        if not self.settings.dry_run:
+            for figures in self.report.segments.values():
+                refused = figures.rejected["api_rejected"] + figures.rejected["suppressed"]
+                figures.upserted = figures.profiles - figures.unchanged - refused
+            self.report.applied = True
         self._check_rejected_fraction()
+        if self.report.verdicts:
+            raise DryRunVerdict(
+                "Dry run: the real run would fail, with this message: " + " ".join(self.report.verdicts)
+            )
+
+    def _stop(self, error: ExportError) -> None:
+        guards.stop(error, self.settings.dry_run, self.report, self.logger)
+
+    def _check_dropped(self) -> None:
+        fields = self._dropped.by_field(mapping.filled for mapping in self._mappings)
+        self.report.dropped_fields = [
+            {"field": f.key, "property": f.source, "values": f.values, "dropped": f.dropped} for f in fields
+        ]
+        problem = guards.dropped_problem(fields, self.settings.max_dropped_fraction)
+        if problem is not None:
+            self._stop(TooManyDropped(problem))
 
     def managed_lists(self) -> dict[str, str]:
         """The lists mirrored in this run (title → the complete stream that names it).
@@ -178,6 +212,16 @@ class Export:
                 ", ".join(map(repr, left)),
             )
         mirrored = {title: stream for title, stream in managed.items() if title not in partial}
+        if sent and not complete & set(sent):
+            self.logger.warning(
+                "sync_mode mirror mirrors no list in this run: no stream arrived complete "
+                "(complete_streams: %s%s), so no one is removed",
+                self.settings.complete_streams,
+                "; this tap sent no ACTIVATE_VERSION. A file tap that re-reads whole files "
+                "(tap-spreadsheets) needs complete_streams: sent"
+                if self.settings.complete_streams == "activate_version" and not self._activated
+                else "",
+            )
         self.logger.info(
             "sync_mode mirror: mirroring %s; streams received complete: %s",
             ", ".join(map(repr, sorted(mirrored))) or "no list",
@@ -194,12 +238,46 @@ class Export:
         records, rejected = self.report.records, sum(self.report.rejected.values())
         limit = self.settings.max_rejected_fraction
         if records and rejected / records > limit:
-            raise TooManyRejected(
-                f"{rejected:,} of the run's {records:,} records were rejected ({rejected / records:.0%}), "
-                f"more than max_rejected_fraction = {limit:g} allows, so the run failed and wrote no "
-                "STATE: the next run sends these records again (what Autopilot accepted stays). "
-                f"The reasons are in {self.rejects.path}. Fix the cause, or raise "
-                "max_rejected_fraction (1 never fails a run for its rejections)."
+            self._stop(
+                TooManyRejected(
+                    f"{rejected:,} of the run's {records:,} records were rejected "
+                    f"({rejected / records:.0%}), more than max_rejected_fraction = {limit:g} allows, "
+                    f"so the run failed and wrote no STATE: {self._rejected_advice()}"
+                )
+            )
+            return
+        figures = {
+            title: (segment.records, sum(segment.rejected.values()))
+            for title, segment in self.report.segments.items()
+        }
+        over = guards.rejected_segments(figures, limit)
+        if over:
+            segments = "; ".join(
+                f"{title!r}: {bad:,} of {total:,} records ({bad / total:.0%})" for title, bad, total in over
+            )
+            self._stop(
+                TooManyRejected(
+                    f"A segment lost more than max_rejected_fraction = {limit:g} of its records to "
+                    f"rejections: {segments}. The other segments were exported; the run failed and "
+                    f"wrote no STATE: {self._rejected_advice()}"
+                )
+            )
+
+    def _rejected_advice(self) -> str:
+        return (
+            "the next run sends these records again (what Autopilot accepted stays). "
+            f"The reasons are in {self.rejects.path}. Fix the cause, or raise "
+            "max_rejected_fraction (1 never fails a run for its rejections)."
+        )
+
+    def _warn_about_joined_names(self) -> None:
+        if self._joined:
+            self.logger.warning(
+                "Segment names holding %s: %s. If a cell of %r names several segments, set "
+                "segment_separator (e.g. ';') so each becomes its own list or tag",
+                " or ".join(map(repr, guards.SEPARATORS)),
+                ", ".join(map(repr, sorted(self._joined))),
+                self.settings.segment_property,
             )
 
     def _warn_about_nothing_received(self) -> None:
@@ -221,14 +299,21 @@ class Export:
             )
 
     def _check_mapping_sources(self) -> None:
+        # Meltano merges object settings, so one job's mapping may name another job's columns.
         if not self._stream_properties:
             return
         known = set().union(*self._stream_properties.values())
         for key, source in self.settings.field_mapping.items():
             if source not in known:
-                raise InputError(
-                    f"field_mapping.{key} names the property {source!r}, which no stream has. "
-                    f"Available properties: {', '.join(sorted(known)) or '(none)'}. Nothing was sent."
+                close = difflib.get_close_matches(source, known, n=1)
+                self.logger.warning(
+                    "field_mapping.%s names the property %r, which no stream of this run has "
+                    "(streams read: %s), so %s is left out%s",
+                    key,
+                    source,
+                    ", ".join(sorted(self._stream_properties)),
+                    key,
+                    f". Did you mean {close[0]!r}?" if close else "",
                 )
 
     def stop(self) -> None:

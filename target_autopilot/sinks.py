@@ -9,8 +9,9 @@ import fastjsonschema
 from singer_sdk.sinks import RecordSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 
-from target_autopilot.mapping import Rejection, StreamMapping, normalise_email
+from target_autopilot.mapping import StreamMapping
 from target_autopilot.rejects import record_json
+from target_autopilot.values import Rejection, normalise_email
 
 if TYPE_CHECKING:
     from target_autopilot.export import Export
