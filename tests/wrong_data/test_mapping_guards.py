@@ -25,7 +25,9 @@ LEADS = {"email": TEXT, "first_name": TEXT, "last_name": TEXT}
 
 def customers(count: int) -> list[dict[str, Any]]:
     return [
-        record("public-seg_customers", email=f"c{i}@example.com", last_name=f"Smith{i}", lifetime_value=i + 0.5)
+        record(
+            "public-seg_customers", email=f"c{i}@example.com", last_name=f"Smith{i}", lifetime_value=i + 0.5
+        )
         for i in range(count)
     ]
 
