@@ -235,10 +235,7 @@ class Export:
         return self.report.to_dict(self.client.counts if self.client else None, status)
 
     def _check_rejected_fraction(self) -> None:
-        # A refused removal is a leaver's, not one of this run's records: it is written down and tried
-        # again by the next complete run, and never fails this one.
-        records = self.report.records
-        rejected = sum(n for reason, n in self.report.rejected.items() if reason != "removal_rejected")
+        records, rejected = self.report.records, _records_rejected(self.report.rejected)
         limit = self.settings.max_rejected_fraction
         if records and rejected / records > limit:
             self._stop(
@@ -250,7 +247,7 @@ class Export:
             )
             return
         figures = {
-            title: (segment.records, sum(segment.rejected.values()))
+            title: (segment.records, _records_rejected(segment.rejected))
             for title, segment in self.report.segments.items()
         }
         over = guards.rejected_segments(figures, limit)
@@ -329,3 +326,9 @@ class Export:
         self.staging.close()
         if self.client is not None:
             self.client.close()
+
+
+def _records_rejected(rejected: Mapping[str, int]) -> int:
+    # A refused removal is a leaver's, not one of this run's records: it is written down and tried
+    # again by the next complete run, and never fails this one.
+    return sum(count for reason, count in rejected.items() if reason != "removal_rejected")

@@ -122,7 +122,9 @@ def test_segments_land_as_lists_with_their_members(server: Sandbox, export: dict
     assert len(set().union(*expected.values())) < sum(len(m) for m in expected.values())
 
 
-def test_custom_fields_take_their_types_from_the_mapping_keys(server: Sandbox, export: dict[str, Path]) -> None:
+def test_custom_fields_take_their_types_from_the_mapping_keys(
+    server: Sandbox, export: dict[str, Path]
+) -> None:
     fields = server.dump()["accounts"][0]["custom_fields"]
     assert {f["name"]: f["fieldType"] for f in fields} == {
         "Loyalty Tier": "string",
@@ -313,4 +315,3 @@ def test_the_csv_typing_instructions_keep_false_and_reject_a_bad_number(
     [dropped] = [json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()]
     assert (dropped["reason"], dropped["property"], dropped["value"]) == ("invalid_value", "orders", "twelve")
     assert dropped["record"]["email"] == "bob@example.com"
-
