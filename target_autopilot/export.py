@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import time
 from collections.abc import Mapping
@@ -124,9 +123,9 @@ class Export:
     def finish(self) -> None:
         """Check the plan and apply it. Raises ExportError on failure; in a dry run, DryRunVerdict
         when the real run would fail (after planning everything)."""
-        self._check_mapping_sources()
+        guards.warn_unread_sources(self.settings.field_mapping, self._stream_properties, self.logger)
         self._warn_about_nothing_received()
-        self._warn_about_joined_names()
+        guards.warn_joined_names(self._joined, self.settings.segment_property, self.logger)
         profiles = self.staging.profile_count
         self.report.profiles = profiles
         for title, count in self.staging.profiles_by_list().items():
@@ -164,7 +163,9 @@ class Export:
                 refused = figures.rejected["api_rejected"] + figures.rejected["suppressed"]
                 figures.upserted = figures.profiles - figures.unchanged - refused
             self.report.applied = True
-        self._check_rejected_fraction()
+        problem = guards.rejected_problem(self.report, self.settings.max_rejected_fraction, self.rejects.path)
+        if problem is not None:
+            self._stop(TooManyRejected(problem))
         if self.report.verdicts:
             raise DryRunVerdict(
                 "Dry run: the real run would fail, with this message: " + " ".join(self.report.verdicts)
@@ -234,52 +235,6 @@ class Export:
             self.report.lowered_rate = self.client.limiter.rate
         return self.report.to_dict(self.client.counts if self.client else None, status)
 
-    def _check_rejected_fraction(self) -> None:
-        records, rejected = self.report.records, _records_rejected(self.report.rejected)
-        limit = self.settings.max_rejected_fraction
-        if records and rejected / records > limit:
-            self._stop(
-                TooManyRejected(
-                    f"{rejected:,} of the run's {records:,} records were rejected "
-                    f"({rejected / records:.0%}), more than max_rejected_fraction = {limit:g} allows, "
-                    f"so the run failed and wrote no STATE: {self._rejected_advice()}"
-                )
-            )
-            return
-        figures = {
-            title: (segment.records, _records_rejected(segment.rejected))
-            for title, segment in self.report.segments.items()
-        }
-        over = guards.rejected_segments(figures, limit)
-        if over:
-            segments = "; ".join(
-                f"{title!r}: {bad:,} of {total:,} records ({bad / total:.0%})" for title, bad, total in over
-            )
-            self._stop(
-                TooManyRejected(
-                    f"A segment lost more than max_rejected_fraction = {limit:g} of its records to "
-                    f"rejections: {segments}. The other segments were exported; the run failed and "
-                    f"wrote no STATE: {self._rejected_advice()}"
-                )
-            )
-
-    def _rejected_advice(self) -> str:
-        return (
-            "the next run sends these records again (what Autopilot accepted stays). "
-            f"The reasons are in {self.rejects.path}. Fix the cause, or raise "
-            "max_rejected_fraction (1 never fails a run for its rejections)."
-        )
-
-    def _warn_about_joined_names(self) -> None:
-        if self._joined:
-            self.logger.warning(
-                "Segment names holding %s: %s. If a cell of %r names several segments, set "
-                "segment_separator (e.g. ';') so each becomes its own list or tag",
-                " or ".join(map(repr, guards.SEPARATORS)),
-                ", ".join(map(repr, sorted(self._joined))),
-                self.settings.segment_property,
-            )
-
     def _warn_about_nothing_received(self) -> None:
         arrived = sorted(self._stream_properties)
         if self.settings.segment_property is None:
@@ -298,24 +253,6 @@ class Export:
                 ", ".join(arrived) or "none",
             )
 
-    def _check_mapping_sources(self) -> None:
-        # Meltano merges object settings, so one job's mapping may name another job's columns.
-        if not self._stream_properties:
-            return
-        known = set().union(*self._stream_properties.values())
-        for key, source in self.settings.field_mapping.items():
-            if source not in known:
-                close = difflib.get_close_matches(source, known, n=1)
-                self.logger.warning(
-                    "field_mapping.%s names the property %r, which no stream of this run has "
-                    "(streams read: %s), so %s is left out%s",
-                    key,
-                    source,
-                    ", ".join(sorted(self._stream_properties)),
-                    key,
-                    f". Did you mean {close[0]!r}?" if close else "",
-                )
-
     def stop(self) -> None:
         """Start no new request: the run was interrupted."""
         if self.client is not None:
@@ -326,9 +263,3 @@ class Export:
         self.staging.close()
         if self.client is not None:
             self.client.close()
-
-
-def _records_rejected(rejected: Mapping[str, int]) -> int:
-    # A refused removal is a leaver's, not one of this run's records: it is written down and tried
-    # again by the next complete run, and never fails this one.
-    return sum(count for reason, count in rejected.items() if reason != "removal_rejected")

@@ -1,4 +1,4 @@
-"""Guards against silently wrong data: dropped values, rejected segments, new segments, joined names.
+"""Guards against silently wrong data: dropped values, rejections, new segments, joined names, unread sources.
 
 Each check returns what is wrong as a message (naming the setting that allows it), or nothing; the
 export decides whether it stops the run or, in a dry run, becomes the verdict.
@@ -6,9 +6,10 @@ export decides whether it stops the run or, in a dry run, becomes the verdict.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,16 +78,37 @@ def dropped_problem(fields: Iterable[FieldDrops], max_fraction: float) -> str | 
     )
 
 
-def rejected_segments(
-    segments: Mapping[str, tuple[int, int]], max_fraction: float
-) -> list[tuple[str, int, int]]:
-    """(title, rejected, records) of each segment more than `max_fraction` of whose records were
-    rejected; `segments` maps each title to (records, rejected)."""
-    return [
-        (title, rejected, records)
-        for title, (records, rejected) in sorted(segments.items())
-        if records and rejected / records > max_fraction
+def rejected_problem(report: Report, max_fraction: float, rejected_path: str) -> str | None:
+    """What is wrong when more than `max_fraction` of the run's records, or of a segment's, were rejected."""
+    advice = (
+        "the next run sends these records again (what Autopilot accepted stays). "
+        f"The reasons are in {rejected_path}. Fix the cause, or raise "
+        "max_rejected_fraction (1 never fails a run for its rejections)."
+    )
+    records, rejected = report.records, _records_rejected(report.rejected)
+    if records and rejected / records > max_fraction:
+        return (
+            f"{rejected:,} of the run's {records:,} records were rejected ({rejected / records:.0%}), more "
+            f"than max_rejected_fraction = {max_fraction:g} allows, so the run failed and wrote no STATE: "
+            + advice
+        )
+    over = [
+        f"{title!r}: {bad:,} of {total:,} records ({bad / total:.0%})"
+        for title, figures in sorted(report.segments.items())
+        if (total := figures.records) and (bad := _records_rejected(figures.rejected)) / total > max_fraction
     ]
+    if not over:
+        return None
+    return (
+        f"A segment lost more than max_rejected_fraction = {max_fraction:g} of its records to rejections: "
+        f"{'; '.join(over)}. The other segments were exported; the run failed and wrote no STATE: " + advice
+    )
+
+
+def _records_rejected(rejected: Mapping[str, int]) -> int:
+    # A refused removal is a leaver's, not one of this run's records: it is written down and tried
+    # again by the next complete run, and never fails this one.
+    return sum(count for reason, count in rejected.items() if reason != "removal_rejected")
 
 
 def new_segments_problem(diff: Plan, max_new: int, noun: str) -> str | None:
@@ -110,6 +132,40 @@ def new_segments(diff: Plan) -> list[str]:
 def joined_names(titles: Iterable[str]) -> list[str]:
     """The segment names holding a separator character: probably several segments in one cell."""
     return sorted(title for title in titles if any(mark in title for mark in SEPARATORS))
+
+
+def warn_joined_names(names: Collection[str], segment_property: str | None, logger: logging.Logger) -> None:
+    """Say which segment names look like several segments in one cell, and the setting that splits them."""
+    if names:
+        logger.warning(
+            "Segment names holding %s: %s. If a cell of %r names several segments, set "
+            "segment_separator (e.g. ';') so each becomes its own list or tag",
+            " or ".join(map(repr, SEPARATORS)),
+            ", ".join(map(repr, sorted(names))),
+            segment_property,
+        )
+
+
+def warn_unread_sources(
+    field_mapping: Mapping[str, str], stream_properties: Mapping[str, Collection[str]], logger: logging.Logger
+) -> None:
+    """Say which mapped properties no stream of the run has: their fields are left out (a WARNING, since
+    Meltano merges object settings, so one job's mapping may name another job's columns)."""
+    if not stream_properties:
+        return
+    known = set().union(*stream_properties.values())
+    for key, source in field_mapping.items():
+        if source not in known:
+            close = difflib.get_close_matches(source, known, n=1)
+            logger.warning(
+                "field_mapping.%s names the property %r, which no stream of this run has "
+                "(streams read: %s), so %s is left out%s",
+                key,
+                source,
+                ", ".join(sorted(stream_properties)),
+                key,
+                f". Did you mean {close[0]!r}?" if close else "",
+            )
 
 
 def stop(error: ExportError, dry_run: bool, report: Report, logger: logging.Logger) -> None:
