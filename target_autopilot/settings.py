@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-from target_autopilot.apis import APIS, CLASSIC, ORTTO, setting_problems
+from target_autopilot.apis import APIS, CLASSIC, ORTTO, ORTTO_REGIONS, default_url, setting_problems
+from target_autopilot.urls import url_problems
 
 DEFAULT_API_URL = CLASSIC.url
 LIST_ASSIGNMENTS = ("auto", "bulk", "per_contact")
@@ -44,10 +43,19 @@ SCHEMA = th.PropertiesList(
         "api_url",
         th.StringType,
         description=(
-            f"Base URL of the API. Default: {CLASSIC.url} (classic), {ORTTO.url} (ortto; AU "
-            "instances use https://api.au.ap3api.com/v1, EU ones https://api.eu.ap3api.com/v1). "
-            "`http://` is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), e.g. the "
-            "local sandbox."
+            f"Base URL of the API; when set, it wins over `ortto_region`. Default: {CLASSIC.url} "
+            "(classic), the host of `ortto_region` (ortto). `http://` is accepted only for loopback "
+            "hosts (127.0.0.0/8, ::1, localhost), e.g. the local sandbox."
+        ),
+    ),
+    th.Property(
+        "ortto_region",
+        th.StringType(allowed_values=list(ORTTO_REGIONS)),
+        default="default",
+        description=(
+            f"api: ortto only. The region of your Ortto instance, which picks the host: default "
+            f"({ORTTO_REGIONS['default']}), au ({ORTTO_REGIONS['au']}) or eu ({ORTTO_REGIONS['eu']}). "
+            "A key works only against its own region's host."
         ),
     ),
     th.Property(
@@ -248,7 +256,6 @@ SCHEMA = th.PropertiesList(
     ),
 ).to_dict()
 
-_LOOPBACK_NAMES = {"localhost"}
 _CUSTOM_KEY = re.compile(r"^(string|integer|float|date|boolean)--(.+)$")
 
 
@@ -292,7 +299,7 @@ class Settings:
         return cls(
             api_key=config["api_key"],
             api=api.name,
-            api_url=str(config.get("api_url") or api.url).rstrip("/"),
+            api_url=str(config.get("api_url") or default_url(api, config)).rstrip("/"),
             field_mapping=dict(config.get("field_mapping") or {}),
             segments=dict(config.get("segments") or {}),
             segment_property=config.get("segment_property") or None,
@@ -324,7 +331,7 @@ class Settings:
         found = []
         if not self.api_key.strip():
             found.append("api_key is empty: set it to your Autopilot API key.")
-        found += _url_problems(self.api_url) + list(self.other_api_problems)
+        found += url_problems(self.api_url, DEFAULT_API_URL) + list(self.other_api_problems)
         if self.max_profiles < 1:
             found.append(f"max_profiles is {self.max_profiles}: it must be 1 or more.")
         if self.requests_per_second <= 0:
@@ -374,28 +381,6 @@ class Settings:
             if any(not title.strip() for title in titles):
                 found.append(f"managed_lists.{stream} holds a blank list name: remove it.")
         return found
-
-
-def _url_problems(url: str) -> list[str]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return [f"api_url {url!r} is not an http(s) URL: use e.g. {DEFAULT_API_URL}."]
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        return [
-            f"api_url {url!r} uses plain http:// to a non-loopback host, which would send the API "
-            "key and personal data unencrypted: use https://, or http:// only for 127.0.0.1, "
-            "::1 or localhost."
-        ]
-    return []
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def custom_key_parts(key: str) -> tuple[str, str] | None:
