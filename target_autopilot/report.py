@@ -52,6 +52,8 @@ class Report:
         self.files: dict[str, str] = {}
         self.unchanged = 0
         self.guard: str | None = None  # in a dry run: what the mirror guard would say
+        self.verdicts: list[str] = []  # in a dry run: what would make the real run fail
+        self.dropped_fields: list[dict[str, Any]] = []  # per field that lost values: how many of how many
         self.lowered_rate: float | None = None  # requests/s the run slowed down to after 429s
         self._lock = threading.Lock()
 
@@ -131,6 +133,7 @@ class Report:
             "unchanged": self.unchanged,
             "rejected": dict(self.rejected),
             "values_dropped": self.values_dropped,
+            "values_dropped_by_field": self.dropped_fields,
             "list_assignment": self.list_assignment or None,
             "files": dict(self.files),
             **({"guard": self.guard} if self.guard else {}),
@@ -200,6 +203,15 @@ class Report:
             requests["throttled_429"],
             " (the error above says why)" if summary["failure"] else "",
         )
+        for dropped in summary["values_dropped_by_field"]:
+            logger.warning(
+                "Values dropped: %d of the %d values of field %r (property %r) could not be stored; "
+                "each is in the rejected file (reason invalid_value)",
+                dropped["dropped"],
+                dropped["values"],
+                dropped["field"],
+                dropped["property"],
+            )
         suggested = summary.get("suggested_requests_per_second")
         if suggested:
             logger.warning(

@@ -10,9 +10,10 @@ from singer_sdk.sinks import RecordSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 
 from target_autopilot.apis import ORTTO
-from target_autopilot.mapping import DroppedValue, Rejection, StreamMapping, normalise_email
+from target_autopilot.mapping import DroppedValue, StreamMapping
 from target_autopilot.ortto import limits
 from target_autopilot.rejects import record_json
+from target_autopilot.values import Rejection, normalise_email
 
 if TYPE_CHECKING:
     from target_autopilot.export import Export

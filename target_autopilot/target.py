@@ -19,7 +19,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from target_autopilot import settings as settings_module
 from target_autopilot.config_keys import load_method_problems, unknown_key_problems
 from target_autopilot.early_stop import discard_unread_input
-from target_autopilot.errors import ExportError, InputError, Terminated
+from target_autopilot.errors import DryRunVerdict, ExportError, InputError, Terminated
 from target_autopilot.export import Export
 from target_autopilot.mapping import mapping_key_problems
 from target_autopilot.reader import Reader
@@ -99,7 +99,13 @@ class TargetAutopilot(Target):
 
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
-        self.export.finish()
+        try:
+            self.export.finish()
+        except DryRunVerdict as verdict:  # the plan is complete: report it, then the verdict
+            self.export.report.failure = str(verdict)
+            self._finish_report("dry_run")
+            self.logger.error("%s", verdict)  # noqa: TRY400 (a verdict, not a crash)
+            sys.exit(verdict.exit_code)
         if self.settings.dry_run:  # no STATE: the next real run must send everything again
             self._finish_report("dry_run")
             return

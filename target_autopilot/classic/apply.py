@@ -49,10 +49,9 @@ class Applier(outcomes.Applier):
             classic_read.hold_members(self.client, found, self.staging, pool)
             diff = plan.diff(self.staging, found, self.managed, examples=self.settings.dry_run)
             self.report.planned(diff)
+            self.check_plan(diff, "list")
             if self.settings.dry_run:
-                self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
                 return
-            plan.check_guard(diff, self.settings.max_removal_fraction)
             self.recorder.refusals.vouch(diff.unchanged)
             for title in titles:
                 if title not in existing:

@@ -71,10 +71,9 @@ class OrttoApplier(outcomes.Applier):
         diff = plan.diff(self.staging, set(tags), self.managed, examples=self.settings.dry_run)
         self.report.planned(diff)
         self.report.list_assignment = "tags"
+        self.check_plan(diff, "tag")
         if self.settings.dry_run:
-            self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
             return
-        plan.check_guard(diff, self.settings.max_removal_fraction)
         self.recorder.refusals.vouch(diff.unchanged)
         people, leavers = self.staging.send_counts()
         total = math.ceil(people / MERGE_LIMIT) + math.ceil(leavers / MERGE_LIMIT)

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from target_autopilot.mapping import Contact, DroppedValue, FieldSpec, Rejection
+from target_autopilot.mapping import Contact, DroppedValue, FieldSpec
+from target_autopilot.values import Rejection
 
 STRING_MAX = 255  # Ortto `str` fields; the target creates text fields as `str`, never `txt`
 INT_RANGE = range(-(2**63), 2**63)
