@@ -218,7 +218,9 @@ class Report:
         if directory:
             os.makedirs(directory, exist_ok=True)
         partial = f"{path}.partial"
-        with open(partial, "w", encoding="utf-8") as handle:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # it names people: readable by its owner only, whatever the umask
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(summary, handle, indent=2, ensure_ascii=False)
             handle.write("\n")
         os.replace(partial, path)
