@@ -44,6 +44,8 @@ class Api:
     ban_after: int | None = None  # bad requests in 15 s that earn a ban (None: no such limiter)
     only: Mapping[str, Any] = field(default_factory=dict)  # settings of this API alone → their default
     refused_fields: Mapping[str, str] = field(default_factory=dict)  # field_mapping keys → why not
+    group: str = "list"  # what a segment becomes, in the API's own words
+    members: str = "members"  # the people in one
 
 
 CLASSIC = Api(
@@ -62,6 +64,8 @@ ORTTO = Api(
     applier=_ortto,
     slow_down=0.8,
     ban_after=15,
+    group="tag",
+    members="holders",
     refused_fields={
         "unsubscribed": "the Ortto path never sends consent (bol::p), so an export cannot change anyone's "
         "subscription: remove it from field_mapping"

@@ -38,6 +38,17 @@ class Export:
     # Called by the target and the sinks while the input is read
 
     def register_stream(self, stream: str, schema: Mapping[str, Any], mapping: StreamMapping) -> None:
+        named = self.settings.segment_property is not None or stream in self.settings.segments
+        if not named and stream not in self._stream_properties:
+            group = apis.api_of(self.settings).group
+            self.logger.warning(
+                "The stream %r is not named in `segments`: its records go to a %s named %r. Name it in "
+                "segments (stream → %s name) to choose the name",
+                stream,
+                group,
+                stream,
+                group,
+            )
         self._stream_properties[stream] = set(schema.get("properties") or {})
         self._fields |= {MappedField(spec.key, spec.source, stream) for spec in mapping.fields}
 
