@@ -44,8 +44,12 @@ class Api:
     ban_after: int | None = None  # bad requests in 15 s that earn a ban (None: no such limiter)
     only: Mapping[str, Any] = field(default_factory=dict)  # settings of this API alone → their default
     refused_fields: Mapping[str, str] = field(default_factory=dict)  # field_mapping keys → why not
-    group: str = "list"  # what a segment becomes, in the API's own words
-    members: str = "members"  # the people in one
+    # The API's own words in logs and reports: what a segment becomes, the people in one, and the
+    # summary's "N added, M already present".
+    group: str = "list"
+    members: str = "members"
+    added: str = "memberships added"
+    present: str = "already present"
 
 
 CLASSIC = Api(
@@ -66,6 +70,8 @@ ORTTO = Api(
     ban_after=15,
     group="tag",
     members="holders",
+    added="tagged",
+    present="already tagged",
     refused_fields={
         "unsubscribed": "the Ortto path never sends consent (bol::p), so an export cannot change anyone's "
         "subscription: remove it from field_mapping"

@@ -28,7 +28,7 @@ class Export:
         self.staging = Staging()
         self.run_id = new_run_id()
         self.rejects = RejectedFile(settings.rejected_records_path, self.run_id)
-        self.report = Report()
+        self.report = Report(apis.api_of(settings))
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
         self._fields: set[MappedField] = set()
@@ -157,6 +157,7 @@ class Export:
             refused = figures.rejected["api_rejected"] + figures.rejected["suppressed"]
             figures.upserted = figures.profiles - figures.unchanged - refused
         self.report.applied = True
+        self.report.created()
         self._check_rejected_fraction()
 
     def managed_lists(self) -> dict[str, str]:
@@ -191,7 +192,7 @@ class Export:
         mirrored = {title: stream for title, stream in managed.items() if title not in partial}
         self.logger.info(
             "sync_mode mirror: mirroring %s; streams received complete: %s",
-            ", ".join(map(repr, sorted(mirrored))) or "no list",
+            ", ".join(map(repr, sorted(mirrored))) or f"no {apis.api_of(self.settings).group}",
             ", ".join(sorted(complete & set(sent))) or "none",
         )
         return mirrored
