@@ -31,6 +31,12 @@ def _ortto() -> type[Applier]:
     return OrttoApplier
 
 
+def _ortto_field_name(key: str) -> str:
+    from target_autopilot.ortto.fields import field_name  # noqa: PLC0415 - the API package imports settings
+
+    return field_name(key)
+
+
 @dataclass(frozen=True)
 class Api:
     """What differs between the APIs, as data."""
@@ -50,6 +56,7 @@ class Api:
     members: str = "members"
     added: str = "memberships added"
     present: str = "already present"
+    field_name: Callable[[str], str] = str  # a mapped key (`date--Signup--Date`) as the API names it
 
 
 CLASSIC = Api(
@@ -72,6 +79,7 @@ ORTTO = Api(
     members="holders",
     added="tagged",
     present="already tagged",
+    field_name=_ortto_field_name,
     refused_fields={
         "unsubscribed": "the Ortto path never sends consent (bol::p), so an export cannot change anyone's "
         "subscription: remove it from field_mapping"

@@ -95,8 +95,10 @@ class Export:
 
     def drop_value(self, stream: str, titles: list[str], dropped: DroppedValue, record: Any) -> None:
         """Record a value left out of an exported contact."""
-        detail = {"property": dropped.source, "field": dropped.key, "value": dropped.value}
-        self.rejects.write(stream, "invalid_value", dropped.message, record, detail)
+        name = apis.api_of(self.settings).field_name(dropped.key)  # in the API's own terms
+        message = dropped.message.replace(f"→ {dropped.key}:", f"→ {name}:", 1)
+        detail = {"property": dropped.source, "field": name, "value": dropped.value}
+        self.rejects.write(stream, "invalid_value", message, record, detail)
         self.report.dropped(titles)
 
     def stage(self, contact: Contact, titles: list[str], stream: str, record: str) -> None:

@@ -50,6 +50,10 @@ def test_invalid_and_suppressed_people_are_rejected_with_the_apis_words(
     messages_by_email = {line["record"]["email"]: line["message"] for line in run.rejected}
     assert "Email is suppressed" in messages_by_email["s1@example.com"]
     assert "longer than 255" in messages_by_email["long@example.com"]
+    # The dropped value is named by Ortto's field, not by the mapping's Classic-style key.
+    [dropped] = [line for line in run.rejected if line["reason"] == "invalid_value"]
+    assert dropped["field"] == "Orders"
+    assert messages_by_email["bad@example.com"].startswith("'orders' → Orders: ")
     holders = sandbox.tags()["vip"]
     assert len(holders) == 121  # 120 + bad@ (exported without its bad value)
     assert "bad@example.com" in holders
