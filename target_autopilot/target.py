@@ -167,7 +167,7 @@ class TargetAutopilot(Target):
 
     def run(self, file_input: IO[str] | None = None) -> None:
         """Read the input and export it; user errors end the run with one clear message."""
-        os.umask(0o077)  # every file and folder the target makes holds personal data: its owner's only
+        umask = os.umask(0o077)  # every file and folder the target makes holds personal data: owner only
         try:
             paths = (self.settings.rejected_records_path, self.settings.report_path)
             remove_old_files(paths, self.settings.keep_run_files, self.logger)
@@ -201,6 +201,7 @@ class TargetAutopilot(Target):
             )
         finally:
             self.export.close()
+            os.umask(umask)
 
     def _line_number(self) -> int:
         reader = self.message_reader
