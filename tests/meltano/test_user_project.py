@@ -210,6 +210,8 @@ def test_a_misspelt_variable_is_named_with_the_setting_it_resembles(
 ) -> None:
     assert "TARGET_AUTOPILOT_DRYRUN is not a setting" in first_run.stderr
     assert "did you mean `dry_run` (TARGET_AUTOPILOT_DRY_RUN)" in first_run.stderr
+    # The variables Meltano itself sets for the loader are all settings: no other warning.
+    assert first_run.stderr.count("is not a setting of target-autopilot") == 1
 
 
 def test_segments_land_and_an_unnamed_stream_takes_its_own_name_with_a_warning(
