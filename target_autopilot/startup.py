@@ -51,12 +51,16 @@ def _shown(value: bool | int | float) -> str:
 def unknown_variables(environ: Mapping[str, str], schema: Mapping[str, Any]) -> list[str]:
     """One warning per `TARGET_AUTOPILOT_*` variable that is no setting, naming the closest setting."""
     names = _variable_names(schema)
+    # Meltano also exports each key of an object setting: TARGET_AUTOPILOT_SEGMENTS_CHURN_RISK.
+    objects = tuple(
+        f"{name.upper()}_" for name, prop in schema.get("properties", {}).items() if _is_object(prop)
+    )
     warnings = []
     for variable in sorted(environ):
         if not variable.startswith(PREFIX) or "__" in variable:  # `__`: Meltano's extras, not settings
             continue
         suffix = variable[len(PREFIX) :]
-        if suffix in names or suffix in SDK_VARIABLES:
+        if suffix in names or suffix in SDK_VARIABLES or suffix.startswith(objects):
             continue
         close = difflib.get_close_matches(suffix, list(names), n=1, cutoff=0.6)
         hint = f": did you mean `{names[close[0]]}` ({PREFIX}{close[0]})?" if close else ""
@@ -65,6 +69,11 @@ def unknown_variables(environ: Mapping[str, str], schema: Mapping[str, Any]) -> 
             "(`target-autopilot --about` lists every setting)"
         )
     return warnings
+
+
+def _is_object(prop: Mapping[str, Any]) -> bool:
+    declared = prop.get("type", [])
+    return "object" in ([declared] if isinstance(declared, str) else declared)
 
 
 def _variable_names(schema: Mapping[str, Any]) -> dict[str, str]:

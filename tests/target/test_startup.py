@@ -64,3 +64,15 @@ def test_the_start_names_host_and_port_and_never_the_key(sandbox: Sandbox, run_t
     port = sandbox.base_url.split(":")[2].split("/")[0]
     assert f"Sending to 127.0.0.1:{port} (api: classic, {sandbox.base_url})" in run.stderr
     assert sandbox.api_key not in run.stderr
+
+
+def test_the_keys_meltano_exports_for_an_object_setting_are_not_named(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Meltano sets TARGET_AUTOPILOT_SEGMENTS_VIP beside TARGET_AUTOPILOT_SEGMENTS for `{vip: …}`."""
+    env = {"TARGET_AUTOPILOT_SEGMENTS_VIP": "VIP", "TARGET_AUTOPILOT_FIELD_MAPPING_EMAIL": "email"}
+
+    run = run_cli(tmp_path, target_config(sandbox, segments={"vip": "VIP"}), MESSAGES, env=env)
+
+    assert run.code == 0, run.stderr
+    assert "is not a setting of target-autopilot" not in run.stderr
