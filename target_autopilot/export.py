@@ -29,7 +29,7 @@ class Export:
         self.staging = Staging()
         self.run_id = new_run_id()
         self.rejects = RejectedFile(settings.rejected_records_path, self.run_id)
-        self.report = Report()
+        self.report = Report(apis.api_of(settings))
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
         self._fields: set[MappedField] = set()
@@ -42,6 +42,17 @@ class Export:
     # Called by the target and the sinks while the input is read
 
     def register_stream(self, stream: str, schema: Mapping[str, Any], mapping: StreamMapping) -> None:
+        named = self.settings.segment_property is not None or stream in self.settings.segments
+        if not named and stream not in self._stream_properties:
+            group = apis.api_of(self.settings).group
+            self.logger.warning(
+                "The stream %r is not named in `segments`: its records go to a %s named %r. Name it in "
+                "segments (stream → %s name) to choose the name",
+                stream,
+                group,
+                stream,
+                group,
+            )
         self._stream_properties[stream] = set(schema.get("properties") or {})
         self._mappings.append(mapping)
         self._fields |= {MappedField(spec.key, spec.source, stream) for spec in mapping.fields}
@@ -98,8 +109,10 @@ class Export:
 
     def drop_value(self, stream: str, titles: list[str], dropped: DroppedValue, record: Any) -> None:
         """Record a value left out of an exported contact."""
-        detail = {"property": dropped.source, "field": dropped.key, "value": dropped.value}
-        self.rejects.write(stream, "invalid_value", dropped.message, record, detail)
+        name = apis.api_of(self.settings).field_name(dropped.key)  # in the API's own terms
+        message = dropped.message.replace(f"→ {dropped.key}:", f"→ {name}:", 1)
+        detail = {"property": dropped.source, "field": name, "value": dropped.value}
+        self.rejects.write(stream, "invalid_value", message, record, detail)
         self.report.dropped(titles)
         self._dropped.add(dropped.key, dropped.source, dropped.value)
 
@@ -168,6 +181,7 @@ class Export:
                 refused = figures.rejected["api_rejected"] + figures.rejected["suppressed"]
                 figures.upserted = figures.profiles - figures.unchanged - refused
             self.report.applied = True
+            self.report.created()
         problem = guards.rejected_problem(self.report, self.settings.max_rejected_fraction, self.rejects.path)
         if problem is not None:
             self._stop(TooManyRejected(problem))
@@ -230,7 +244,7 @@ class Export:
             )
         self.logger.info(
             "sync_mode mirror: mirroring %s; streams received complete: %s",
-            ", ".join(map(repr, sorted(mirrored))) or "no list",
+            ", ".join(map(repr, sorted(mirrored))) or f"no {apis.api_of(self.settings).group}",
             ", ".join(sorted(complete & set(sent))) or "none",
         )
         return mirrored

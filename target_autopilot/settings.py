@@ -10,9 +10,11 @@ from typing import Any
 from singer_sdk import typing as th
 
 from target_autopilot.apis import APIS, CLASSIC, ORTTO, ORTTO_REGIONS, default_url, setting_problems
+from target_autopilot.config_keys import LOAD_METHODS
 from target_autopilot.urls import url_problems
 
 DEFAULT_API_URL = CLASSIC.url
+DEFAULT_REJECTED_PATH = "output/autopilot-rejected.jsonl"
 LIST_ASSIGNMENTS = ("auto", "bulk", "per_contact")
 LIMIT_MODES = ("fail", "truncate")
 INVALID_VALUE_MODES = ("drop_value", "reject_record")
@@ -181,12 +183,13 @@ SCHEMA = th.PropertiesList(
     th.Property(
         "rejected_records_path",
         th.StringType,
-        default="autopilot-rejected.jsonl",
+        default=DEFAULT_REJECTED_PATH,
         description=(
             "JSON Lines file receiving every record not exported and every value dropped: stream, "
             "reason code, message and the record. Each run writes its own file beside it "
             "(`autopilot-rejected.<UTC time>-<pid>.jsonl`); this path is a link to the latest run "
-            "that rejected anything. Created readable by its owner only."
+            "that rejected anything. Created readable by its owner only. The default is under "
+            "`output/`, which Meltano's `.gitignore` leaves out of git."
         ),
     ),
     th.Property(
@@ -196,6 +199,16 @@ SCHEMA = th.PropertiesList(
             "Optional path for a JSON run summary (the figures of the summary log). Each run writes "
             "its own report beside it (`<name>.<UTC time>-<pid>.json`); this path is a link to the "
             "latest run that received records, removed members or failed."
+        ),
+    ),
+    th.Property(
+        "keep_run_files",
+        th.IntegerType,
+        default=30,
+        description=(
+            "Days to keep the per-run files (rejected records, reports) of this target: at the start "
+            "of each run, those of `rejected_records_path` and `report_path` that began longer ago "
+            "are deleted. No other file is touched. `0` keeps them all."
         ),
     ),
     th.Property(
@@ -256,6 +269,18 @@ SCHEMA = th.PropertiesList(
     ),
 ).to_dict()
 
+# Replaces the SDK's `load_method`, which also offers `overwrite` (deleting what is there): this target
+# only adds and updates, so both methods it takes upsert.
+LOAD_METHOD = th.Property(
+    "load_method",
+    th.StringType(allowed_values=list(LOAD_METHODS)),
+    default="append-only",
+    description=(
+        "`append-only` or `upsert`: both upsert contacts by email and add memberships. Removing "
+        "members who left a segment is `sync_mode: mirror`'s job."
+    ),
+).to_dict()["load_method"]
+
 _CUSTOM_KEY = re.compile(r"^(string|integer|float|date|boolean)--(.+)$")
 
 
@@ -279,8 +304,9 @@ class Settings:
     max_rejected_fraction: float = 0.5
     max_dropped_fraction: float = 0.5
     on_invalid_value: str = "drop_value"
-    rejected_records_path: str = "autopilot-rejected.jsonl"
+    rejected_records_path: str = DEFAULT_REJECTED_PATH
     report_path: str | None = None
+    keep_run_files: int = 30
     notify: bool | None = None
     sync_mode: str = "add"
     complete_streams: str = "activate_version"
@@ -313,8 +339,9 @@ class Settings:
             max_rejected_fraction=float(config.get("max_rejected_fraction", 0.5)),
             max_dropped_fraction=float(config.get("max_dropped_fraction", 0.5)),
             on_invalid_value=config.get("on_invalid_value") or "drop_value",
-            rejected_records_path=config.get("rejected_records_path") or "autopilot-rejected.jsonl",
+            rejected_records_path=config.get("rejected_records_path") or DEFAULT_REJECTED_PATH,
             report_path=config.get("report_path") or None,
+            keep_run_files=int(config.get("keep_run_files", 30)),
             notify=config.get("notify"),
             sync_mode=config.get("sync_mode") or "add",
             complete_streams=config.get("complete_streams") or "activate_version",
@@ -339,6 +366,8 @@ class Settings:
                 f"requests_per_second is {self.requests_per_second:g}: it must be above 0 "
                 "(Autopilot Classic's documented limit is 5, Ortto's smallest plan's 10)."
             )
+        if self.keep_run_files < 0:
+            found.append(f"keep_run_files is {self.keep_run_files}: it must be 0 (keep all) or more days.")
         if self.retry_seconds < 0:
             found.append(f"retry_seconds is {self.retry_seconds:g}: it must be 0 or more.")
         if not 0 <= self.max_rejected_fraction <= 1:

@@ -70,7 +70,6 @@ class OrttoApplier(outcomes.Applier):
         Holders(self.client, self.field_map, self.staging, self.logger).hold(tags, wanted)
         diff = plan.diff(self.staging, set(tags), self.managed, examples=self.settings.dry_run)
         self.report.planned(diff)
-        self.report.list_assignment = "tags"
         self.check_plan(diff, "tag")
         if self.settings.dry_run:
             return

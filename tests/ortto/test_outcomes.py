@@ -59,6 +59,10 @@ def test_invalid_and_suppressed_people_are_rejected_with_the_apis_words(
     for (email, _), message in lines.items():
         assert refused.get(email, "") in message
     assert "cut to Ortto's limit of 255" in lines["long@example.com", "value_truncated"]
+    # The dropped value is named by Ortto's field, not by the mapping's Classic-style key.
+    [dropped] = [line for line in run.rejected if line["reason"] == "invalid_value"]
+    assert dropped["field"] == "Orders"
+    assert lines["bad@example.com", "invalid_value"].startswith("'orders' → Orders: ")
     holders = sandbox.tags()["vip"]
     assert len(holders) == 122  # 120 + bad@ (without its bad value) + long@ (its name cut)
     assert {"bad@example.com", "long@example.com"} <= set(holders)

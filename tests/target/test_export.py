@@ -105,6 +105,7 @@ def test_segments_land_as_lists_with_members_and_fields(sandbox: Sandbox, run_ta
     assert run.report["list_assignment"] == expected_mode
     churn = run.report["segments"]["churn_risk"]
     assert (churn["records"], churn["profiles"], churn["memberships_added"]) == (4, 2, 2)
+    assert (run.report["api"], churn["plan"]["list"]) == ("classic", "created")
     assert churn["rejected"] == {"invalid_email": 1, "schema_violation": 1}
 
 
