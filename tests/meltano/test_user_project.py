@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from target_autopilot.sandbox import Sandbox, run_sandbox
+from tests.target.support import TARGET
 from tests.warehouse.project import HUB_FILE, ROOT, clean_environment, run_meltano
 
 pytestmark = pytest.mark.meltano
@@ -41,6 +42,8 @@ OVERRIDES = {
     "retry_seconds": ("30", "30"),
     "max_rejected_fraction": ("0.9", "0.9"),
     "max_removal_fraction": ("0.4", "0.4"),
+    "max_dropped_fraction": ("0.8", "0.8"),
+    "max_new_segments": ("40", "40"),
     "keep_run_files": ("7", "7"),
     "dry_run": ("false", "false"),
     "notify": ("true", "true"),
@@ -195,6 +198,22 @@ def test_every_number_and_boolean_setting_can_be_given_by_environment_variable(
     assert {name: shown.get(name) for name in OVERRIDES} == {
         name: text for name, (_, text) in OVERRIDES.items()
     }
+
+
+def test_the_overrides_cover_every_number_and_boolean_setting_of_about() -> None:
+    about = json.loads(
+        subprocess.run(
+            [TARGET, "--about", "--format", "json"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    scalar = {"number", "integer", "boolean"}
+    typed = {
+        name
+        for name, prop in about["settings"]["properties"].items()
+        if scalar & set(prop.get("type", []) if isinstance(prop.get("type"), list) else [prop.get("type")])
+    }
+    assert typed - set(OVERRIDES) == set()
 
 
 def test_the_run_names_the_host_it_talks_to_and_never_the_key(
