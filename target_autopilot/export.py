@@ -7,16 +7,38 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from target_autopilot import apis, plan
+from target_autopilot import plan
+from target_autopilot.apis import APIS, CLASSIC, ORTTO, workers_for
+from target_autopilot.classic.apply import Applier as ClassicApplier
 from target_autopilot.client import AutopilotClient
 from target_autopilot.errors import InputError, TooManyRejected
 from target_autopilot.fieldtypes import MappedField
 from target_autopilot.mapping import Contact, DroppedValue, Rejection, StreamMapping
+from target_autopilot.ortto.apply import OrttoApplier
+from target_autopilot.outcomes import Applier
+from target_autopilot.ratelimit import BadRequestBudget, RateLimiter
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report
 from target_autopilot.runfiles import new_run_id
 from target_autopilot.settings import Settings
 from target_autopilot.staging import Staging
+
+# Where an export is put together, each API gets its package's applier (apis.py holds the data alone).
+APPLIERS: dict[str, type[Applier]] = {CLASSIC.name: ClassicApplier, ORTTO.name: OrttoApplier}
+
+
+def client_for(settings: Settings) -> AutopilotClient:
+    """The run's one client, with the API's header and pacing."""
+    api = APIS[settings.api]
+    return AutopilotClient(
+        settings.api_url,
+        settings.api_key,
+        RateLimiter(settings.requests_per_second, slow_down=api.slow_down),
+        retry_seconds=settings.retry_seconds,
+        connections=workers_for(settings.requests_per_second),
+        key_header=api.key_header,
+        bad_requests=None if api.ban_after is None else BadRequestBudget(api.ban_after),
+    )
 
 
 class Export:
@@ -124,8 +146,8 @@ class Export:
             )
         managed = self.managed_lists()
         if profiles or managed:
-            self.client = apis.client_for(self.settings)
-            applier = apis.api_of(self.settings).applier()(
+            self.client = client_for(self.settings)
+            applier = APPLIERS[self.settings.api](
                 self.settings,
                 self.client,
                 self.staging,
