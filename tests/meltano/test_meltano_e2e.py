@@ -24,13 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import yaml
 
 from target_autopilot.sandbox import Sandbox, run_sandbox
 
-# One worker runs the module: its fixtures install and export once for all its tests.
-pytestmark = [pytest.mark.meltano, pytest.mark.xdist_group("meltano-tap-csv")]
+pytestmark = pytest.mark.meltano
 
 ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).parent / "meltano")
