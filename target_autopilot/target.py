@@ -50,7 +50,8 @@ class TargetAutopilot(Target):
     """Exports segments of profiles from any tap into Autopilot lists."""
 
     name = "target-autopilot"
-    config_jsonschema = settings_module.SCHEMA
+    # A copy: the SDK adds its built-in settings to this dict in place, and SCHEMA stays the target's own.
+    config_jsonschema = copy.deepcopy(settings_module.SCHEMA)
     default_sink_class = AutopilotSink
     message_reader_class = Reader
 
