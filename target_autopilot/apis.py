@@ -41,12 +41,26 @@ ORTTO = Api(
     requests_per_second=10,
     slow_down=0.8,
     ban_after=15,
+    only={"ortto_region": "default"},
     refused_fields={
         "unsubscribed": "the Ortto path never sends consent (bol::p), so an export cannot change anyone's "
         "subscription: remove it from field_mapping"
     },
 )
 APIS = {api.name: api for api in (CLASSIC, ORTTO)}
+# Ortto serves Australian and European instances from their own hosts (its API reference pages).
+ORTTO_REGIONS = {
+    "default": ORTTO.url,
+    "au": "https://api.au.ap3api.com/v1",
+    "eu": "https://api.eu.ap3api.com/v1",
+}
+
+
+def default_url(api: Api, config: Mapping[str, Any]) -> str:
+    """The API's host when `api_url` is not set: for Ortto, the one of `ortto_region`."""
+    if api is ORTTO:
+        return ORTTO_REGIONS.get(str(config.get("ortto_region") or "default"), ORTTO.url)
+    return api.url
 
 
 def setting_problems(config: Mapping[str, Any], api_name: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from target_autopilot import plan
 from target_autopilot.apis import APIS, CLASSIC, ORTTO, workers_for
+from target_autopilot.banledger import BanLedger
 from target_autopilot.classic.apply import Applier as ClassicApplier
 from target_autopilot.client import AutopilotClient
 from target_autopilot.errors import InputError, TooManyRejected
@@ -37,7 +38,9 @@ def client_for(settings: Settings) -> AutopilotClient:
         retry_seconds=settings.retry_seconds,
         connections=workers_for(settings.requests_per_second),
         key_header=api.key_header,
-        bad_requests=None if api.ban_after is None else BadRequestBudget(api.ban_after),
+        bad_requests=None
+        if api.ban_after is None
+        else BadRequestBudget(api.ban_after, ledger=BanLedger.for_url(settings.api_url)),
     )
 
 
@@ -213,7 +216,10 @@ class Export:
         return self.report.to_dict(self.client.counts if self.client else None, status)
 
     def _check_rejected_fraction(self) -> None:
-        records, rejected = self.report.records, sum(self.report.rejected.values())
+        # A refused removal is a leaver's, not one of this run's records: it is written down and tried
+        # again by the next complete run, and never fails this one.
+        records = self.report.records
+        rejected = sum(n for reason, n in self.report.rejected.items() if reason != "removal_rejected")
         limit = self.settings.max_rejected_fraction
         if records and rejected / records > limit:
             raise TooManyRejected(
