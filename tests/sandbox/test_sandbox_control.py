@@ -96,3 +96,9 @@ def test_the_page_shows_lists_counts_and_latest_requests(api: Api, sandbox: Sand
 def test_unknown_control_paths_are_404s(sandbox: Sandbox) -> None:
     assert requests.get(f"{sandbox.url}/_sandbox/nothing", timeout=10).status_code == 404
     assert requests.get(f"{sandbox.url}/_sandbox/reset", timeout=10).status_code == 405
+
+
+def test_the_runs_page_of_an_account_without_a_run_answers(sandbox: Sandbox) -> None:
+    # Found in a random order: a reset before the page left no run, and the page failed with a 500.
+    response = requests.get(f"{sandbox.url}/_sandbox/accounts/0/runs", timeout=10)
+    assert response.status_code == 200
