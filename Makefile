@@ -29,8 +29,10 @@ browser:
 		echo "Could not install chromium: the browser test will be skipped"; \
 	else echo "No chromium and no root apt-get: the browser test will be skipped"; fi
 
+# The suite on WORKERS processes (pytest-xdist; `auto`: one per core), tests sharing a fixture on one.
+WORKERS ?= auto
 test: lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup
 
 # Installs, starts the sandbox, runs `meltano run tap-csv target-autopilot`, shows the result.
 # `make demo API=ortto`: today's Autopilot (the Ortto API), segments as tags.

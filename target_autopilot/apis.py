@@ -1,41 +1,16 @@
-"""The one place that tells the two Autopilot APIs apart: defaults, headers, pacing, settings, appliers.
+"""What differs between the two Autopilot APIs, as data: defaults, headers, pacing, settings.
 
 Everything else is the same for both: the plan is API-neutral, and each API's package turns it
-into requests through the one rate-limited client built here.
+into requests through the one rate-limited client. This module sits low (settings use it), so it
+names no API package: the export picks each API's applier.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from target_autopilot.banledger import BanLedger
-from target_autopilot.client import AutopilotClient
-from target_autopilot.ratelimit import BadRequestBudget, RateLimiter
-
-if TYPE_CHECKING:
-    from target_autopilot.outcomes import Applier
-    from target_autopilot.settings import Settings
-
-
-def _classic() -> type[Applier]:
-    from target_autopilot.classic.apply import Applier  # noqa: PLC0415 - the API package imports settings
-
-    return Applier
-
-
-def _ortto() -> type[Applier]:
-    from target_autopilot.ortto.apply import OrttoApplier  # noqa: PLC0415 - the API package imports settings
-
-    return OrttoApplier
-
-
-def _ortto_field_name(key: str) -> str:
-    from target_autopilot.ortto.fields import field_name  # noqa: PLC0415 - the API package imports settings
-
-    return field_name(key)
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -46,7 +21,6 @@ class Api:
     url: str
     key_header: str
     requests_per_second: float
-    applier: Callable[[], type[Applier]]
     slow_down: float = 1.0  # the rate is multiplied by this after each 429 (1: kept)
     ban_after: int | None = None  # bad requests in 15 s that earn a ban (None: no such limiter)
     only: Mapping[str, Any] = field(default_factory=dict)  # settings of this API alone → their default
@@ -57,7 +31,6 @@ class Api:
     members: str = "members"
     added: str = "memberships added"
     present: str = "already present"
-    field_name: Callable[[str], str] = str  # a mapped key (`date--Signup--Date`) as the API names it
 
 
 CLASSIC = Api(
@@ -65,7 +38,6 @@ CLASSIC = Api(
     url="https://api2.autopilothq.com/v1",
     key_header="autopilotapikey",
     requests_per_second=5,
-    applier=_classic,
     only={"list_assignment": "auto", "notify": None},
 )
 ORTTO = Api(
@@ -73,7 +45,6 @@ ORTTO = Api(
     url="https://api.ap3api.com/v1",
     key_header="X-Api-Key",
     requests_per_second=10,
-    applier=_ortto,
     slow_down=0.8,
     ban_after=15,
     only={"ortto_region": "default"},
@@ -81,7 +52,6 @@ ORTTO = Api(
     members="holders",
     added="tagged",
     present="already tagged",
-    field_name=_ortto_field_name,
     refused_fields={
         "unsubscribed": "the Ortto path never sends consent (bol::p), so an export cannot change anyone's "
         "subscription: remove it from field_mapping"
@@ -94,10 +64,6 @@ ORTTO_REGIONS = {
     "au": "https://api.au.ap3api.com/v1",
     "eu": "https://api.eu.ap3api.com/v1",
 }
-
-
-def api_of(settings: Settings) -> Api:
-    return APIS[settings.api]
 
 
 def default_url(api: Api, config: Mapping[str, Any]) -> str:
@@ -130,19 +96,3 @@ def setting_problems(config: Mapping[str, Any], api_name: str) -> list[str]:
 def workers_for(requests_per_second: float) -> int:
     """Requests in flight at once: enough to keep the rate up through ~0.5 s of latency."""
     return min(32, max(4, math.ceil(requests_per_second / 2)))
-
-
-def client_for(settings: Settings) -> AutopilotClient:
-    """The run's one client, with the API's header and pacing."""
-    api = api_of(settings)
-    return AutopilotClient(
-        settings.api_url,
-        settings.api_key,
-        RateLimiter(settings.requests_per_second, slow_down=api.slow_down),
-        retry_seconds=settings.retry_seconds,
-        connections=workers_for(settings.requests_per_second),
-        key_header=api.key_header,
-        bad_requests=None
-        if api.ban_after is None
-        else BadRequestBudget(api.ban_after, ledger=BanLedger.for_url(settings.api_url)),
-    )

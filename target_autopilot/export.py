@@ -4,20 +4,48 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from target_autopilot import apis, guards, plan
+from target_autopilot import guards, plan
+from target_autopilot.apis import APIS, CLASSIC, ORTTO, workers_for
+from target_autopilot.banledger import BanLedger
+from target_autopilot.classic.apply import Applier as ClassicApplier
 from target_autopilot.client import AutopilotClient
 from target_autopilot.errors import DryRunVerdict, ExportError, TooManyDropped, TooManyRejected
 from target_autopilot.fieldtypes import MappedField
 from target_autopilot.mapping import Contact, DroppedValue, StreamMapping
+from target_autopilot.ortto.apply import OrttoApplier
+from target_autopilot.ortto.fields import field_name as ortto_field_name
+from target_autopilot.outcomes import Applier
+from target_autopilot.ratelimit import BadRequestBudget, RateLimiter
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report
 from target_autopilot.runfiles import new_run_id
 from target_autopilot.settings import Settings
 from target_autopilot.staging import Staging
 from target_autopilot.values import Rejection
+
+# Where an export is put together, each API gets its package's applier (apis.py holds the data alone).
+APPLIERS: dict[str, type[Applier]] = {CLASSIC.name: ClassicApplier, ORTTO.name: OrttoApplier}
+# A mapped key (`date--Signup--Date`) as each API names the field.
+FIELD_NAMES: dict[str, Callable[[str], str]] = {CLASSIC.name: str, ORTTO.name: ortto_field_name}
+
+
+def client_for(settings: Settings) -> AutopilotClient:
+    """The run's one client, with the API's header and pacing."""
+    api = APIS[settings.api]
+    return AutopilotClient(
+        settings.api_url,
+        settings.api_key,
+        RateLimiter(settings.requests_per_second, slow_down=api.slow_down),
+        retry_seconds=settings.retry_seconds,
+        connections=workers_for(settings.requests_per_second),
+        key_header=api.key_header,
+        bad_requests=None
+        if api.ban_after is None
+        else BadRequestBudget(api.ban_after, ledger=BanLedger.for_url(settings.api_url)),
+    )
 
 
 class Export:
@@ -29,7 +57,7 @@ class Export:
         self.staging = Staging()
         self.run_id = new_run_id()
         self.rejects = RejectedFile(settings.rejected_records_path, self.run_id)
-        self.report = Report(apis.api_of(settings))
+        self.report = Report(APIS[settings.api])
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
         self._fields: set[MappedField] = set()
@@ -44,7 +72,7 @@ class Export:
     def register_stream(self, stream: str, schema: Mapping[str, Any], mapping: StreamMapping) -> None:
         named = self.settings.segment_property is not None or stream in self.settings.segments
         if not named and stream not in self._stream_properties:
-            group = apis.api_of(self.settings).group
+            group = APIS[self.settings.api].group
             self.logger.warning(
                 "The stream %r is not named in `segments`: its records go to a %s named %r. Name it in "
                 "segments (stream → %s name) to choose the name",
@@ -109,7 +137,7 @@ class Export:
 
     def drop_value(self, stream: str, titles: list[str], dropped: DroppedValue, record: Any) -> None:
         """Record a value left out of an exported contact."""
-        name = apis.api_of(self.settings).field_name(dropped.key)  # in the API's own terms
+        name = FIELD_NAMES[self.settings.api](dropped.key)  # in the API's own terms
         message = dropped.message.replace(f"→ {dropped.key}:", f"→ {name}:", 1)
         detail = {"property": dropped.source, "field": name, "value": dropped.value}
         self.rejects.write(stream, "invalid_value", message, record, detail)
@@ -160,8 +188,8 @@ class Export:
         self._check_dropped()
         managed = self.managed_lists()
         if profiles or managed:
-            self.client = apis.client_for(self.settings)
-            applier = apis.api_of(self.settings).applier()(
+            self.client = client_for(self.settings)
+            applier = APPLIERS[self.settings.api](
                 self.settings,
                 self.client,
                 self.staging,
@@ -244,7 +272,7 @@ class Export:
             )
         self.logger.info(
             "sync_mode mirror: mirroring %s; streams received complete: %s",
-            ", ".join(map(repr, sorted(mirrored))) or f"no {apis.api_of(self.settings).group}",
+            ", ".join(map(repr, sorted(mirrored))) or f"no {APIS[self.settings.api].group}",
             ", ".join(sorted(complete & set(sent))) or "none",
         )
         return mirrored

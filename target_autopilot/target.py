@@ -58,7 +58,8 @@ class TargetAutopilot(Target):
     """Exports segments of profiles from any tap into Autopilot: Classic lists, or Ortto tags."""
 
     name = "target-autopilot"
-    config_jsonschema = settings_module.SCHEMA
+    # A copy: the SDK adds its built-in settings to this dict in place, and SCHEMA stays the target's own.
+    config_jsonschema = copy.deepcopy(settings_module.SCHEMA)
     default_sink_class = AutopilotSink
     message_reader_class = Reader
     # `validate-records` has no name in Meltano's capabilities: left out, so that --about and the Hub

@@ -5,6 +5,12 @@ def test_something(sandbox): ...                       # defaults, rate limit of
 @pytest.mark.parametrize("sandbox", [{"bulk_list_assignment": "off"}], indirect=True)
 def test_other(sandbox): ...                           # other options
 def test_two(sandbox_factory): a = sandbox_factory(api_keys=("k1", "k2"))
+
+`make test` runs the suite on every core (pytest-xdist, `--dist loadgroup`) in a random order
+(pytest-randomly). A test that uses a module-, class- or package-scoped fixture of this suite runs on
+the same worker as the other tests of that scope (`pytest_collection_modifyitems` below), so the fixture
+is set up once; everything else a test needs must be its own: files under `tmp_path`, servers on
+port 0, nothing written into the checkout.
 """
 
 from __future__ import annotations
@@ -19,6 +25,36 @@ from target_autopilot.sandbox import Sandbox, run_sandbox
 from tests.target.support import Run, RunTarget, run_cli
 
 SandboxFactory = Callable[..., Sandbox]
+# Scopes wider than a test, widest first; a session-scoped fixture of the suite would need its own group.
+SHARED_SCOPES = ("package", "module", "class")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each test that shares a fixture wider than itself the xdist group of that fixture's scope."""
+    for item in items:
+        if isinstance(item, pytest.Function) and item.get_closest_marker("xdist_group") is None:
+            group = shared_scope(item)
+            if group is not None:
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
+def shared_scope(item: pytest.Function) -> str | None:
+    """The node id of the widest scope whose fixture of this suite `item` uses, if any."""
+    scopes = {
+        definition.scope: definition.baseid
+        for definitions in item._fixtureinfo.name2fixturedefs.values()
+        for definition in definitions
+        if definition.scope in SHARED_SCOPES and definition.func.__module__.startswith("tests.")
+    }
+    module, _, rest = item.nodeid.partition("::")
+    for scope in SHARED_SCOPES:
+        if scope in scopes:
+            if scope == "package":
+                return str(scopes[scope]) or "tests"
+            if scope == "class" and "::" in rest:
+                return f"{module}::{rest.split('::')[0]}"
+            return module
+    return None
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ class RunLog:
         """Each kept run, latest first, with its lists' and tags' changes (`now`: the members now)."""
         with self._lock:
             runs = list(self._runs.get(account, []))
-        afters = [run.before for run in runs[1:]] + [now]
+        afters = [run.before for run in runs[1:]] + [now] if runs else []
         found = [(run, _diff(run.before, after)) for run, after in zip(runs, afters, strict=True)]
         return found[::-1]
 

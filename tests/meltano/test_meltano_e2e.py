@@ -1,5 +1,8 @@
 """The real thing: `meltano install` and `meltano run tap-csv target-autopilot` against the server.
 
+Meltano runs in a copy of this repository's project (meltano.yml and demo/) in a temporary directory:
+its .meltano/ and output/ stay out of the checkout, which other tests build and read at the same time.
+
 Expected results are computed here from the demo CSV files, independently of the target: a segment's
 members are its rows' emails, trimmed and lower-cased, when they look like an address (one "@", no
 spaces, a dot in the domain); the other rows must be in the rejected-records file.
@@ -11,6 +14,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,10 +48,21 @@ def read_segment(stream: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def copy_project(parent: Path) -> Path:
+    """meltano.yml and demo/ in `parent`, the target installed from this checkout (`-e <checkout>`)."""
+    definition = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    (loader,) = (p for p in definition["plugins"]["loaders"] if p["name"] == "target-autopilot")
+    assert loader["pip_url"] == "-e ."
+    loader["pip_url"] = f"-e {ROOT}"
+    (parent / "meltano.yml").write_text(yaml.safe_dump(definition, sort_keys=False), encoding="utf-8")
+    shutil.copytree(ROOT / "demo", parent / "demo", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return parent
+
+
 def meltano(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [MELTANO, *args],
-        cwd=ROOT,
+        cwd=env["MELTANO_PROJECT_ROOT"],
         env=env,
         capture_output=True,
         text=True,
@@ -78,6 +93,7 @@ def meltano_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
     env["MELTANO_ENVIRONMENT"] = "dev"
     env["MELTANO_STATE_BACKEND_URI"] = tmp_path_factory.mktemp("state").as_uri()
+    env["MELTANO_PROJECT_ROOT"] = str(copy_project(tmp_path_factory.mktemp("project")))
     meltano("install", env=env)
     return env
 
@@ -198,7 +214,7 @@ def test_ctrl_c_under_meltano_stops_once_and_reports_what_autopilot_holds(
         )
         process = subprocess.Popen(
             [MELTANO, "run", "--full-refresh", "tap-csv", "target-autopilot"],
-            cwd=ROOT,
+            cwd=env["MELTANO_PROJECT_ROOT"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

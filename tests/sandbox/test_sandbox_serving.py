@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import logging
 import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from target_autopilot.sandbox import Sandbox
+from tests.polling import until
 
 from .conftest import Api
 
@@ -78,6 +78,10 @@ def test_concurrent_clients_upsert_without_losing_anything(api: Api, sandbox: Sa
 
 
 def _post_list_in_background(sandbox: Sandbox, answers: list[object]) -> threading.Thread:
+    """POST /list from another thread; returns once the sandbox has admitted the request, which then
+    waits out the sandbox's latency (the stats note an admitted request before its latency)."""
+    sandbox.reset_stats()
+
     def call() -> None:
         try:
             answers.append(Api(sandbox.base_url, sandbox.api_key).post("/list", json={"name": "Late"}))
@@ -86,28 +90,35 @@ def _post_list_in_background(sandbox: Sandbox, answers: list[object]) -> threadi
 
     thread = threading.Thread(target=call)
     thread.start()
-    time.sleep(0.15)  # the request is now in the sandbox, waiting out its latency
+    until(lambda: sandbox.stats()["max_requests_in_one_second"], "the request reached the sandbox")
     return thread
+
+
+def _handlers() -> set[threading.Thread]:
+    """The server threads handling a connection now (socketserver names them after their target)."""
+    return {thread for thread in threading.enumerate() if "process_request_thread" in thread.name}
 
 
 def test_stop_answers_a_request_in_flight_then_closes_quietly(
     sandbox_factory, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    sandbox = sandbox_factory(latency_ms=400)
+    sandbox = sandbox_factory(latency_ms=2000)
     idle = Api(sandbox.base_url, sandbox.api_key)
     sandbox.configure(latency_ms=0)
     assert idle.get("/lists").status_code == 200  # a keep-alive connection, idle during stop()
-    sandbox.configure(latency_ms=400)
+    sandbox.configure(latency_ms=2000)
     answers: list[object] = []
     thread = _post_list_in_background(sandbox, answers)
-    started = time.monotonic()
-    sandbox.stop()
+    # A grace period far beyond the wait below: stop() must end once the request in flight is answered,
+    # without waiting for the idle connection.
+    stopping = threading.Thread(target=sandbox.stop, kwargs={"timeout": 120})
+    stopping.start()
+    until(lambda: not stopping.is_alive(), "stop() returned while a keep-alive connection was idle")
     thread.join()
-    assert time.monotonic() - started < 2
     response = answers[0]
     assert isinstance(response, requests.Response)
     assert response.status_code == 200
-    assert response.headers["Connection"] == "close"
+    assert response.headers["Connection"] == "close"  # answered while stopping, not before
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert "Traceback" not in capfd.readouterr().err
 
@@ -115,12 +126,16 @@ def test_stop_answers_a_request_in_flight_then_closes_quietly(
 def test_stop_disconnects_a_request_that_outlives_the_grace_period_quietly(
     sandbox_factory, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    sandbox = sandbox_factory(latency_ms=600)
+    sandbox = sandbox_factory(latency_ms=2000)
     answers: list[object] = []
+    before = _handlers()
     thread = _post_list_in_background(sandbox, answers)
+    handler = _handlers() - before
+    assert handler, "no server thread handles the request"
     sandbox.stop(timeout=0.1)
     thread.join()
     assert isinstance(answers[0], requests.ConnectionError)
-    time.sleep(0.6)  # the handler wakes up to a closed store, and must fail without a word
+    # The handler wakes up to a closed store, and must fail without a word.
+    until(lambda: not any(t.is_alive() for t in handler), "the request's handler ended")
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert "Traceback" not in capfd.readouterr().err

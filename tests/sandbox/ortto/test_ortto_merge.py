@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
+
+from tests.polling import until
 
 from .conftest import Ortto, person
 
@@ -144,15 +145,15 @@ def test_people_order_switch(ortto: Ortto, switch: str) -> None:
 
 @pytest.mark.parametrize("switch", ["queued", "applied"])
 def test_async_switch(ortto: Ortto, switch: str) -> None:
-    ortto.sandbox.configure(ortto_async=switch, ortto_async_delay_ms=300)
+    ortto.sandbox.configure(ortto_async=switch, ortto_async_delay_ms=1500)
     results = ortto.merge(person("later@example.com"), **{"async": True}).json()
     if switch == "queued":
         assert results == {"status": "queued", "people": []}
         assert ortto.sandbox.person("later@example.com") is None
-        time.sleep(0.6)
+        until(lambda: ortto.sandbox.person("later@example.com"), "the queued merge was applied")
     else:
         assert results["people"][0]["status"] == "created"
-    assert ortto.sandbox.person("later@example.com") is not None
+        assert ortto.sandbox.person("later@example.com") is not None
 
 
 def test_reject_refuses_a_batch_with_a_new_suppressed_address_and_names_each_person(ortto: Ortto) -> None:
