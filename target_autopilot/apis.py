@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from target_autopilot.banledger import BanLedger
 from target_autopilot.client import AutopilotClient
 from target_autopilot.ratelimit import BadRequestBudget, RateLimiter
 
@@ -109,5 +110,7 @@ def client_for(settings: Settings) -> AutopilotClient:
         retry_seconds=settings.retry_seconds,
         connections=workers_for(settings.requests_per_second),
         key_header=api.key_header,
-        bad_requests=None if api.ban_after is None else BadRequestBudget(api.ban_after),
+        bad_requests=None
+        if api.ban_after is None
+        else BadRequestBudget(api.ban_after, ledger=BanLedger.for_url(settings.api_url)),
     )
