@@ -16,10 +16,13 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +33,11 @@ from run import (
     machine,
     measure,
     run_target,
-    sandbox_child,
     write_input,
     write_markdown,
 )
+
+from target_autopilot.sandbox import SandboxControl, sandbox_process
 
 SIZES = (10_000, 100_000, 1_000_000)
 MARKERS = ("<!-- bench-scale:start -->", "<!-- bench-scale:end -->")
@@ -51,6 +55,16 @@ HEADER = [
     "| Wall ratio | RSS ratio |",
     "|---:|---|---:|---:|---:|---:|---|---:|---:|",
 ]
+
+
+@contextmanager
+def unlimited_sandbox() -> Iterator[SandboxControl]:
+    """A sandbox of both APIs in a child process, with neither rate limit."""
+    with sandbox_process("--rate-limit", "0", "--ortto-rate-limit", "0", "--seed", "1") as (
+        control,
+        _process,
+    ):
+        yield control
 
 
 def row(n: int, name: str, ours: Measured, csv: Measured) -> str:
@@ -79,7 +93,7 @@ def scale(sizes: tuple[int, ...], tmp: Path) -> tuple[list[str], list[float]]:
             raise RuntimeError(f"target-csv exited {csv.code}:\n{csv.stderr[-3000:]}")
         print(f"  {n:,} target-csv: {csv.wall:.1f} s, {csv.rss_mb:.0f} MiB", file=sys.stderr, flush=True)
         for api, api_settings in APIS.items():
-            with sandbox_child() as (sandbox, _pid):
+            with unlimited_sandbox() as sandbox:
                 for run, run_settings in RUNS.items():
                     runs = work / f"{api}-{run[:5]}"
                     runs.mkdir()
@@ -97,7 +111,7 @@ def profile(n: int, api: str, tmp: Path) -> None:
     """Run the first export and the re-run under memray; print the largest holders at each peak."""
     source = write_input(tmp / "input.jsonl", n, whole=True)
     memray = [str(BIN / "memray"), "run", "--trace-python-allocators", "-q", "-o"]
-    with sandbox_child() as (sandbox, _pid):
+    with unlimited_sandbox() as sandbox:
         for run, run_settings in RUNS.items():
             work = tmp / run[:5]
             work.mkdir()
@@ -140,6 +154,8 @@ def main() -> None:
     parser.add_argument("--profile", type=int, metavar="N", help="profile memory at N profiles with memray")
     parser.add_argument("--api", choices=sorted(APIS), default="Classic", help="the API for --profile")
     args = parser.parse_args()
+    # SIGTERM ends the run like Ctrl-C does: the sandboxes and temporary files are cleaned up.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="autopilot-scale-") as tmp:
         if args.profile:
             profile(args.profile, args.api, Path(tmp))
