@@ -116,7 +116,7 @@ def _field_error(account: OrttoAccount, merge: Merge, field_id: str, value: obje
         return None if ok else "str::person_id is only accepted as a 24-hex id, merging by it alone"
     custom = account.fields.get(field_id)
     if field_id not in BUILT_IN and custom is None:
-        return f"failed to validate field {field_id} in schema: Object not found"
+        return f"failed to validate field {field_id} in schema: {field_id}: Object not found"
     return None if value is None else value_error(field_id, value, custom)
 
 
@@ -163,6 +163,20 @@ def apply_person(account: OrttoAccount, merge: Merge, person: dict[str, Any]) ->
     found.updated_at = now_iso()
     account.save(found, previous, [name for name in unset if name not in found.tags])
     return {"person_id": found.person_id, "status": "merged"}
+
+
+def suppressed(account: OrttoAccount, merge: Merge, person: dict[str, Any]) -> bool:
+    """Whether merging this (valid) person would be refused because their new address is suppressed."""
+    fields: dict[str, Any] = person.get("fields", {})
+    email = fields.get(EMAIL)
+    return (
+        merge.suppression
+        and not merge.skip_non_existing
+        and not merge.by_person_id
+        and isinstance(email, str)
+        and email.lower() in account.suppressed
+        and find_person(account, merge, fields) is None
+    )
 
 
 def _create(account: OrttoAccount, merge: Merge, fields: dict[str, Any], tags: list[str]) -> Result:
