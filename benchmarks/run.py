@@ -122,17 +122,24 @@ def profile(i: int, changed: int = 0) -> dict[str, Any]:
 
 
 def write_input(
-    path: Path, n: int, *, changed: int = 0, new: int = 0, leavers: int = 0, change: int = 1
+    path: Path,
+    n: int,
+    *,
+    changed: int = 0,
+    new: int = 0,
+    leavers: int = 0,
+    change: int = 1,
+    whole: bool = False,
 ) -> Path:
     """A Singer file of profiles `leavers`..n-1 (every (n/changed)-th one with `change`), then `new` more.
 
-    With `leavers`, the stream is sent whole (ACTIVATE_VERSION), as a full-table read does.
+    With `leavers` or `whole`, the stream is sent whole (ACTIVATE_VERSION), as a full-table read does.
     """
     every = n // changed if changed else 0
     with path.open("w", encoding="utf-8") as out:
         out.write(json.dumps({"type": "SCHEMA", "stream": STREAM, "schema": SCHEMA, "key_properties": []}))
         out.write("\n")
-        if leavers:
+        if leavers or whole:
             out.write(json.dumps({"type": "ACTIVATE_VERSION", "stream": STREAM, "version": 1}) + "\n")
         for i in range(leavers, n + new):
             record = profile(i, changed=change if every and i < n and i % every == 0 else 0)
@@ -185,8 +192,15 @@ def measure(command: list[str], stdin: Path, workdir: Path) -> Measured:
     return Measured(figures["code"], figures["wall"], figures["cpu"], figures["rss_mb"], stderr)
 
 
-def run_target(sandbox: SandboxControl, stdin: Path, workdir: Path, **settings: Any) -> Measured:
-    """Run the real target-autopilot CLI against `sandbox`; fail loudly when it fails."""
+def run_target(
+    sandbox: SandboxControl,
+    stdin: Path,
+    workdir: Path,
+    prefix: tuple[str, ...] | list[str] = (),
+    **settings: Any,
+) -> Measured:
+    """Run the real target-autopilot CLI against `sandbox` (under `prefix`, e.g. a profiler); fail
+    loudly when it fails."""
     report = workdir / "report.json"
     config = {
         "api_key": sandbox.api_key,
@@ -200,7 +214,7 @@ def run_target(sandbox: SandboxControl, stdin: Path, workdir: Path, **settings: 
     }
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(config))
-    result = measure([str(TARGET), "--config", str(config_path)], stdin, workdir)
+    result = measure([*prefix, str(TARGET), "--config", str(config_path)], stdin, workdir)
     if result.code != 0:
         raise RuntimeError(f"target-autopilot exited {result.code}:\n{result.stderr[-3000:]}")
     result.report = json.loads(report.read_text())

@@ -50,7 +50,7 @@ class Recorder:
 
     def count(self, outcome: Outcome) -> None:
         """Count what the API accepted as soon as it answers, so a partial report counts it too."""
-        self.report.upserted([profile.email for profile in outcome.accepted])
+        self.report.upserted([profile.seq for profile in outcome.accepted])
         for title, count in outcome.added.items():
             self.report.added(title, count)
         for title, count in outcome.present.items():
@@ -65,10 +65,9 @@ class Recorder:
             self.rejects.write(self.managed.get(removal.list_title, ""), "removal_rejected", message, record)
             self.report.reject([removal.list_title], "removal_rejected")
         for profile, reason, message in outcome.rejected:
-            if reason in ("api_rejected", "suppressed"):
-                if profile.email in self.report.api_rejected:
-                    continue
-                self.report.api_rejected.add(profile.email)
+            refused = reason in ("api_rejected", "suppressed")
+            if refused and not self.report.api_rejected.set([profile.seq]):
+                continue  # refused again (another list's request): written once
             self.rejects.write(profile.stream, reason, message, profile.record)
             self.report.reject(self.staging.lists_of(profile.email), reason)
         self.refusals.observe(

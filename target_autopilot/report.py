@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from target_autopilot.client import RequestCounts
+from target_autopilot.flags import ProfileFlags
 
 if TYPE_CHECKING:
     from target_autopilot.apis import Api
@@ -45,8 +46,8 @@ class Report:
         self.profiles = 0
         self.rejected: Counter[str] = Counter()
         self.values_dropped = 0
-        self.api_rejected: set[str] = set()
-        self.accepted: set[str] = set()  # emails Autopilot accepted, counted as the answers arrive
+        self.api_rejected = ProfileFlags()  # profiles the API refused (each is written to the file once)
+        self.accepted = ProfileFlags()  # profiles the API accepted, counted as the answers arrive
         self.list_assignment = ""
         self.apply_seconds: float | None = None
         self.applied = False
@@ -90,10 +91,9 @@ class Report:
         with self._lock:
             self.segments.setdefault(title, SegmentFigures()).memberships_present += count
 
-    def upserted(self, emails: list[str]) -> None:
-        """Count contacts Autopilot accepted (a partial report counts them too)."""
-        with self._lock:
-            self.accepted.update(emails)
+    def upserted(self, seqs: list[int]) -> None:
+        """Count staged profiles (by `seq`) Autopilot accepted; a partial report counts them too."""
+        self.accepted.set(seqs)
 
     def removals(self) -> int:
         """Members removed from lists so far in this run."""
@@ -142,7 +142,7 @@ class Report:
             "records": self.records,
             "profiles": self.profiles,
             "failure": self.failure,
-            "upserted": len(self.accepted),
+            "upserted": self.accepted.count,
             "unchanged": self.unchanged,
             "rejected": dict(self.rejected),
             "values_dropped": self.values_dropped,

@@ -53,11 +53,12 @@ CREATE VIEW work AS SELECT p.* FROM profiles p WHERE NOT p.unchanged
 
 
 class StagedProfile:
-    """A profile as staged: its email, the contact fields to send, and its last source record."""
+    """A profile as staged: its number, email, the contact fields to send, and its last source record."""
 
-    __slots__ = ("email", "fields", "record", "stream")
+    __slots__ = ("email", "fields", "record", "seq", "stream")
 
-    def __init__(self, email: str, fields: str, stream: str, record: str) -> None:
+    def __init__(self, seq: int, email: str, fields: str, stream: str, record: str) -> None:
+        self.seq = seq  # 1 for the first profile staged, then 2, ...: the report counts by it
         self.email = email
         self.fields = fields
         self.stream = stream
@@ -225,7 +226,7 @@ class Staging:
     def missing_memberships(self) -> Iterator[tuple[str, StagedProfile]]:
         """(list, profile) for every membership not yet present, by list, then arrival order."""
         cursor = self._db.execute(
-            "SELECT m.list, p.email, p.fields, p.stream, p.record FROM memberships m "
+            "SELECT m.list, p.seq, p.email, p.fields, p.stream, p.record FROM memberships m "
             "JOIN profiles p USING (email) "
             "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) "
             "ORDER BY m.list, p.seq"
@@ -236,18 +237,19 @@ class Staging:
     def profiles_missing_lists(self) -> Iterator[tuple[StagedProfile, list[str], bool]]:
         """Each profile lacking a membership, the lists it lacks, and whether it is unchanged."""
         cursor = self._db.execute(
-            "SELECT p.email, p.fields, p.stream, p.record, group_concat(m.list, char(31)), p.unchanged "
+            "SELECT p.seq, p.email, p.fields, p.stream, p.record, group_concat(m.list, char(31)), "
+            "p.unchanged "
             "FROM memberships m JOIN profiles p USING (email) "
             "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) "
             "GROUP BY p.email ORDER BY min(p.seq)"
         )
-        for email, fields, stream, record, lists, same in cursor:
-            yield StagedProfile(email, fields, stream, record), sorted(lists.split("\x1f")), bool(same)
+        for seq, email, fields, stream, record, lists, same in cursor:
+            yield StagedProfile(seq, email, fields, stream, record), sorted(lists.split("\x1f")), bool(same)
 
     def complete_profiles(self) -> Iterator[StagedProfile]:
         """Changed profiles already in every list they belong to (they need only an upsert)."""
         cursor = self._db.execute(
-            "SELECT p.email, p.fields, p.stream, p.record FROM profiles p WHERE NOT p.unchanged "
+            "SELECT p.seq, p.email, p.fields, p.stream, p.record FROM profiles p WHERE NOT p.unchanged "
             "AND NOT EXISTS ("
             "SELECT 1 FROM memberships m WHERE m.email = p.email AND NOT EXISTS ("
             "SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email)) ORDER BY p.seq"
@@ -259,15 +261,15 @@ class Staging:
         """Each profile that needs a request, in arrival order, with all its lists, those it is not
         yet in, and the managed lists it leaves (for an API that writes them all in one request)."""
         cursor = self._db.execute(
-            "SELECT w.email, w.fields, w.stream, w.record, "
+            "SELECT w.seq, w.email, w.fields, w.stream, w.record, "
             "(SELECT group_concat(list, char(31)) FROM memberships m WHERE m.email = w.email), "
             "(SELECT group_concat(list, char(31)) FROM diff d WHERE d.email = w.email AND NOT d.held), "
             "(SELECT group_concat(list, char(31)) FROM leavers l WHERE l.email = w.email) "
             "FROM work w ORDER BY w.seq"
         )
-        for email, fields, stream, record, lists, missing, leaving in cursor:
+        for seq, email, fields, stream, record, lists, missing, leaving in cursor:
             yield (
-                StagedProfile(email, fields, stream, record),
+                StagedProfile(seq, email, fields, stream, record),
                 _split(lists),
                 _split(missing),
                 _split(leaving),
