@@ -210,6 +210,15 @@ class Export:
                 figures.upserted = figures.profiles - figures.unchanged - refused
             self.report.applied = True
             self.report.created()
+        for segment in guards.small_segments_over(self.report, self.settings.max_rejected_fraction):
+            self.logger.warning(
+                "Segment %s were rejected, more than max_rejected_fraction = %g; too few records to fail the "
+                "run for (fewer than %d): read the reasons in %s",
+                segment,
+                self.settings.max_rejected_fraction,
+                guards.MIN_SEGMENT_RECORDS,
+                self.rejects.path,
+            )
         problem = guards.rejected_problem(self.report, self.settings.max_rejected_fraction, self.rejects.path)
         if problem is not None:
             self._stop(TooManyRejected(problem))

@@ -63,6 +63,11 @@ class DroppedValues:
         ]
 
 
+# A segment is failed for its rejections only from this many records on: below it, one bad row of an
+# incremental read would stop every run until fixed, so it is a warning instead.
+MIN_SEGMENT_RECORDS = 10
+
+
 def dropped_problem(fields: Iterable[FieldDrops], max_fraction: float) -> str | None:
     """What is wrong when a field would lose more than `max_fraction` of its values."""
     over = [field for field in fields if field.fraction > max_fraction]
@@ -94,8 +99,8 @@ def rejected_problem(report: Report, max_fraction: float, rejected_path: str) ->
         )
     over = [
         f"{title!r}: {bad:,} of {total:,} records ({bad / total:.0%})"
-        for title, figures in sorted(report.segments.items())
-        if (total := figures.records) and (bad := _records_rejected(figures.rejected)) / total > max_fraction
+        for title, (bad, total) in _segments_over(report, max_fraction).items()
+        if total >= MIN_SEGMENT_RECORDS
     ]
     if not over:
         return None
@@ -103,6 +108,25 @@ def rejected_problem(report: Report, max_fraction: float, rejected_path: str) ->
         f"A segment lost more than max_rejected_fraction = {max_fraction:g} of its records to rejections: "
         f"{'; '.join(over)}. The other segments were exported; the run failed and wrote no STATE: " + advice
     )
+
+
+def small_segments_over(report: Report, max_fraction: float) -> list[str]:
+    """Segments over `max_fraction` with too few records to fail a run for (one bad record of an
+    incremental read's one changed row), each described for a warning."""
+    return [
+        f"{title!r}: {bad:,} of {total:,} records"
+        for title, (bad, total) in _segments_over(report, max_fraction).items()
+        if total < MIN_SEGMENT_RECORDS
+    ]
+
+
+def _segments_over(report: Report, max_fraction: float) -> dict[str, tuple[int, int]]:
+    """Rejected and all records of each segment that lost more than `max_fraction` of its records."""
+    return {
+        title: (bad, total)
+        for title, figures in sorted(report.segments.items())
+        if (total := figures.records) and (bad := _records_rejected(figures.rejected)) / total > max_fraction
+    }
 
 
 def _records_rejected(rejected: Mapping[str, int]) -> int:

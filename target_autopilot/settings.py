@@ -154,10 +154,11 @@ SCHEMA = th.PropertiesList(
         th.NumberType,
         default=0.5,
         description=(
-            "When more than this share of the run's records is rejected (not exported, for any "
-            "reason; a dropped value does not count), the run ends non-zero and emits no STATE, so "
-            "the next run sends them again; what was written stays written. `1` never fails a run "
-            "for its rejections."
+            "When more than this share of the run's records, or of one segment's (from 10 records "
+            "on; a smaller segment over it gets a WARNING), is rejected (not exported, for any reason; "
+            "a dropped value or a refused removal does not count), the run ends non-zero and emits no "
+            "STATE, so the next run sends them again; what was written stays written. `1` never fails "
+            "a run for its rejections."
         ),
     ),
     th.Property(

@@ -55,6 +55,28 @@ def test_one_broken_segment_fails_the_run_after_the_others_are_exported(
     assert len(run.rejected) == 7
 
 
+def test_a_segment_too_small_to_judge_warns_instead_of_failing_the_run(
+    sandbox: Sandbox, run_target: RunTarget
+) -> None:
+    """An incremental read's few changed rows: one bad row of three must not stop every run until fixed."""
+    messages = [
+        schema("good", PEOPLE),
+        *people("good", 20),
+        schema("changed", PEOPLE),
+        *people("changed", 3, bad=2),
+        state({"done": 1}),
+    ]
+    run = run_target(target_config(sandbox), messages)
+
+    assert run.code == 0, run.stderr
+    assert run.states == [{"done": 1}]
+    assert (
+        "Segment 'changed': 2 of 3 records were rejected, more than max_rejected_fraction = 0.5; too few "
+        "records to fail the run for (fewer than 10)"
+    ) in logged_at("WARNING", run.stderr)
+    assert sandbox.lists()["changed"] == ["changed2@example.com"]
+
+
 @pytest.mark.parametrize("api", ["classic", "ortto"])
 def test_a_cell_naming_several_segments(api: str, sandbox: Sandbox, run_target: RunTarget) -> None:
     """`VIP;Newsletter` is one junk segment and a WARNING with the hint; with segment_separator, two."""
