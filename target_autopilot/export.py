@@ -17,6 +17,7 @@ from target_autopilot.report import Report
 from target_autopilot.runfiles import new_run_id
 from target_autopilot.settings import Settings
 from target_autopilot.staging import Staging
+from target_autopilot.synclog import SyncLog
 
 
 class Export:
@@ -29,11 +30,23 @@ class Export:
         self.run_id = new_run_id()
         self.rejects = RejectedFile(settings.rejected_records_path, self.run_id)
         self.report = Report()
+        self.log = (
+            SyncLog(settings.sync_log_path, self.run_id, settings.keep_run_files)
+            if settings.sync_log_path
+            else None
+        )
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
         self._fields: set[MappedField] = set()
         self._activated: set[str] = set()
         self._titles_by_stream: dict[str, set[str]] = {}
+
+    def open(self) -> None:
+        """Create this run's files now: an unwritable path must stop the run before anything is sent."""
+        self.rejects.open()
+        if self.log is not None:
+            self.log.start(self.settings.api, self.settings.sync_mode, self.settings.dry_run)
+            self.report.files["sync log"] = self.log.path
 
     # Called by the target and the sinks while the input is read
 
@@ -74,19 +87,35 @@ class Export:
         return titles
 
     def reject(
-        self, stream: str, titles: list[str], rejection: Rejection, record: Any, email: str | None = None
+        self,
+        stream: str,
+        titles: list[str],
+        rejection: Rejection,
+        record: Any,
+        email: str | None = None,
+        person: str | None = None,
     ) -> None:
-        """Write a rejected record; its person, when known by `email`, is never removed in this run."""
+        """Write a rejected record; its person, when known by `email`, is never removed in this run.
+
+        The sync log files the rejection under `person` (the address as the source wrote it, when
+        it is not a valid one), else under `email`."""
         self.rejects.write(stream, rejection.reason, rejection.message, record)
         self.report.reject(titles, rejection.reason)
         if email is not None:
             self.staging.keep(email)
+        who = person or email
+        if self.log is not None and who:
+            self.log.rejected(who, titles, rejection.reason, rejection.message)
 
-    def drop_value(self, stream: str, titles: list[str], dropped: DroppedValue, record: Any) -> None:
+    def drop_value(
+        self, stream: str, titles: list[str], dropped: DroppedValue, record: Any, email: str
+    ) -> None:
         """Record a value left out of an exported contact."""
         detail = {"property": dropped.source, "field": dropped.key, "value": dropped.value}
         self.rejects.write(stream, "invalid_value", dropped.message, record, detail)
         self.report.dropped(titles)
+        if self.log is not None:
+            self.log.dropped(email, titles, dropped.message)
 
     def stage(self, contact: Contact, titles: list[str], stream: str, record: str) -> None:
         """Stage a profile; past the limit in truncate mode, reject it instead."""
@@ -134,6 +163,7 @@ class Export:
                 self.logger,
                 managed,
                 self._fields,
+                self.log,
             )
             started = time.monotonic()
             try:
@@ -190,6 +220,12 @@ class Export:
             self.report.lowered_rate = self.client.limiter.rate
         return self.report.to_dict(self.client.counts if self.client else None, status)
 
+    def log_end(self, summary: dict[str, Any]) -> None:
+        """End the run in the sync log with the summary's figures (commits its changes)."""
+        if self.log is not None:
+            requests = summary["requests"]["sent"]
+            self.log.finish(summary["status"], summary["records"], summary["profiles"], requests)
+
     def _check_rejected_fraction(self) -> None:
         records, rejected = self.report.records, sum(self.report.rejected.values())
         limit = self.settings.max_rejected_fraction
@@ -238,6 +274,8 @@ class Export:
 
     def close(self) -> None:
         self.rejects.close()
+        if self.log is not None:
+            self.log.close()
         self.staging.close()
         if self.client is not None:
             self.client.close()

@@ -164,6 +164,26 @@ SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "sync_log_path",
+        th.StringType,
+        description=(
+            "Optional SQLite file that each run appends to: the run (`runs`), what it decided for "
+            "every person and segment (`changes`: added, removed, updated, unchanged, rejected with "
+            "the rejected file's reason, value_dropped; `planned_*` in a dry run) and each person's "
+            "latest state per segment (`snapshot`). Ask it with `autopilot-sync-log why EMAIL`. "
+            "Created readable by its owner only."
+        ),
+    ),
+    th.Property(
+        "keep_run_files",
+        th.IntegerType,
+        default=30,
+        description=(
+            "Days to keep each run's entries in the sync log (`sync_log_path`): older runs are "
+            "deleted at the start of a run."
+        ),
+    ),
+    th.Property(
         "sync_mode",
         th.StringType(allowed_values=list(SYNC_MODES)),
         default="add",
@@ -244,6 +264,8 @@ class Settings:
     on_invalid_value: str = "drop_value"
     rejected_records_path: str = "autopilot-rejected.jsonl"
     report_path: str | None = None
+    sync_log_path: str | None = None
+    keep_run_files: int = 30
     notify: bool | None = None
     sync_mode: str = "add"
     complete_streams: str = "activate_version"
@@ -275,6 +297,8 @@ class Settings:
             on_invalid_value=config.get("on_invalid_value") or "drop_value",
             rejected_records_path=config.get("rejected_records_path") or "autopilot-rejected.jsonl",
             report_path=config.get("report_path") or None,
+            sync_log_path=config.get("sync_log_path") or None,
+            keep_run_files=int(config.get("keep_run_files", 30)),
             notify=config.get("notify"),
             sync_mode=config.get("sync_mode") or "add",
             complete_streams=config.get("complete_streams") or "activate_version",
@@ -299,6 +323,8 @@ class Settings:
                 f"requests_per_second is {self.requests_per_second:g}: it must be above 0 "
                 "(Autopilot Classic's documented limit is 5, Ortto's smallest plan's 10)."
             )
+        if self.keep_run_files < 1:
+            found.append(f"keep_run_files is {self.keep_run_files}: it must be 1 (day) or more.")
         if self.retry_seconds < 0:
             found.append(f"retry_seconds is {self.retry_seconds:g}: it must be 0 or more.")
         if not 0 <= self.max_rejected_fraction <= 1:

@@ -11,6 +11,7 @@ from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 
 from target_autopilot.mapping import Rejection, StreamMapping, normalise_email
 from target_autopilot.rejects import record_json
+from target_autopilot.synclog import person_of
 
 if TYPE_CHECKING:
     from target_autopilot.export import Export
@@ -99,9 +100,10 @@ class AutopilotSink(RecordSink):
         else:
             outcome = self.mapping.convert(record)
         if isinstance(outcome, Rejection):
-            email = normalise_email(record.get(self.mapping.email_source))
-            self.export.reject(self.stream_name, titles, outcome, record, email)
+            raw = record.get(self.mapping.email_source)
+            email = normalise_email(raw)
+            self.export.reject(self.stream_name, titles, outcome, record, email, person_of(raw))
             return
         for dropped in outcome.dropped:
-            self.export.drop_value(self.stream_name, titles, dropped, record)
+            self.export.drop_value(self.stream_name, titles, dropped, record, outcome.email)
         self.export.stage(outcome, titles, self.stream_name, record_json(record))

@@ -177,6 +177,13 @@ class Staging:
         """(list, email) for every member of a managed list who is not in its segment."""
         yield from self._db.execute("SELECT list, email FROM leavers ORDER BY list, email")
 
+    def decisions(self) -> Iterator[tuple[str, str, str]]:
+        """(email, list, operation) the plan decided for each membership and leaver, for the sync log."""
+        yield from self._db.execute(
+            "SELECT email, list, CASE WHEN NOT held THEN 'added' WHEN unchanged THEN 'unchanged' "
+            "ELSE 'updated' END FROM diff UNION ALL SELECT email, list, 'removed' FROM leavers"
+        )
+
     def examples(self, title: str, limit: int) -> dict[str, list[str]]:
         """Up to `limit` emails of each planned change to a list: to_add, to_update, unchanged, to_remove."""
         member = "SELECT email FROM diff WHERE list = ? AND held = ? AND unchanged = ? ORDER BY seq LIMIT ?"

@@ -138,7 +138,7 @@ class TargetAutopilot(Target):
     def run(self, file_input: IO[str] | None = None) -> None:
         """Read the input and export it; user errors end the run with one clear message."""
         try:
-            self.export.rejects.open()
+            self.export.open()
             self.listen(file_input)
         except ExportError as exc:
             self._stop_early(file_input, str(exc), exc.exit_code)
@@ -219,6 +219,7 @@ class TargetAutopilot(Target):
         if own:
             report.files["report"] = own
         summary = self.export.summary(status)
+        self.export.log_end(summary)
         report.log_summary(self.logger, summary)
         if path and own:
             Report.write(own, summary)

@@ -45,7 +45,7 @@ class Applier(outcomes.Applier):
         with ThreadPoolExecutor(self.workers, thread_name_prefix="apply") as pool:
             classic_read.hold_members(self.client, found, self.staging, pool)
             diff = plan.diff(self.staging, found, self.managed, examples=self.settings.dry_run)
-            self.report.planned(diff)
+            self.recorder.planned(diff)
             if self.settings.dry_run:
                 self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
                 return

@@ -63,7 +63,7 @@ class OrttoApplier(outcomes.Applier):
         wanted = {*self.staging.lists(), *self.managed}
         Holders(self.client, self.field_map, self.staging, self.logger).hold(tags, wanted)
         diff = plan.diff(self.staging, set(tags), self.managed, examples=self.settings.dry_run)
-        self.report.planned(diff)
+        self.recorder.planned(diff)
         self.report.list_assignment = "tags"
         if self.settings.dry_run:
             self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
