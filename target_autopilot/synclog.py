@@ -55,7 +55,7 @@ ON CONFLICT (email, segment) DO UPDATE SET
     state = excluded.state, last_run = excluded.last_run
 """
 
-_FLUSH_ROWS = 5_000
+_FLUSH_ROWS = 1_000
 Row = tuple[str, str, str, str, "str | None", "str | None"]  # a `changes` row
 
 
@@ -199,5 +199,6 @@ def _connect(path: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA cache_size=-1024")  # 1 MiB: the log must add nothing to a run's peak memory
     db.executescript(SCHEMA)
     return db
