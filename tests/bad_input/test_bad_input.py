@@ -21,6 +21,7 @@ sent is the validator's normalised form (NFC, Unicode domain).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -383,16 +384,29 @@ CASES = [
         config={"rejected_records_path": "/"},
     ),
     # --- a record that cannot be exported: rejected with its reason, the rest lands ---
-    Case("email_property_absent", people(record(S, first_name="No email")), ("rejected", "missing_email")),
+    Case(
+        "email_property_absent",
+        people(record(S, first_name="No email")),
+        ("rejected", "missing_email"),
+        says="no value in the email property 'email'",
+    ),
     Case(
         "email_null",
         people(record(S, email=None, first_name="Null")),
         ("rejected", "missing_email"),
         says="no value in the email property 'email'",
     ),
-    Case("email_empty", people(record(S, email="", first_name="Empty")), ("rejected", "missing_email")),
     Case(
-        "email_whitespace", people(record(S, email=" \t ", first_name="Blank")), ("rejected", "missing_email")
+        "email_empty",
+        people(record(S, email="", first_name="Empty")),
+        ("rejected", "missing_email"),
+        says="no value in the email property 'email'",
+    ),
+    Case(
+        "email_whitespace",
+        people(record(S, email=" \t ", first_name="Blank")),
+        ("rejected", "missing_email"),
+        says="no value in the email property 'email'",
     ),
     Case(
         "email_invalid",
@@ -404,13 +418,20 @@ CASES = [
         "email_a_number_untyped_schema",
         people(record(S, email=5), properties={"email": {}}),
         ("rejected", "invalid_email"),
+        says="'email' holds '5', which is not a valid email address",
     ),
     Case(
         "email_a_list_untyped_schema",
         people(record(S, email=["a@example.com"]), properties={"email": {}}),
         ("rejected", "invalid_email"),
+        says="which is not a valid email address",
     ),
-    Case("email_wrong_type_for_schema", people(record(S, email=5)), ("rejected", "schema_violation")),
+    Case(
+        "email_wrong_type_for_schema",
+        people(record(S, email=5)),
+        ("rejected", "schema_violation"),
+        says="does not match the stream's schema at email",
+    ),
     Case(
         "value_wrong_type_for_schema",
         people(
@@ -425,30 +446,35 @@ CASES = [
         segmented(record(S, email="a@example.com", seg=None), properties=SEGMENTED),
         ("rejected", "missing_segment"),
         config={"segment_property": "seg"},
+        says="segment_property 'seg' is empty",
     ),
     Case(
         "segment_property_empty_string",
         segmented(record(S, email="a@example.com", seg="  "), properties=SEGMENTED),
         ("rejected", "missing_segment"),
         config={"segment_property": "seg"},
+        says="segment_property 'seg' is empty",
     ),
     Case(
         "segment_property_empty_list",
         segmented(record(S, email="a@example.com", seg=[]), properties=SEGMENTED),
         ("rejected", "missing_segment"),
         config={"segment_property": "seg"},
+        says="segment_property 'seg' is empty",
     ),
     Case(
         "segment_property_list_of_blanks",
         segmented(record(S, email="a@example.com", seg=["", None]), properties=SEGMENTED_LOOSE),
         ("rejected", "missing_segment"),
         config={"segment_property": "seg"},
+        says="segment_property 'seg' is empty",
     ),
     Case(
         "segment_property_absent",
         segmented(record(S, email="a@example.com"), properties=SEGMENTED),
         ("rejected", "missing_segment"),
         config={"segment_property": "seg"},
+        says="segment_property 'seg' is empty",
     ),
     Case(
         "segment_property_list_of_numbers",
@@ -462,6 +488,7 @@ CASES = [
         segmented(record(S, email="a@example.com", seg={"name": "VIP"}), properties=SEGMENTED_LOOSE),
         ("rejected", "invalid_segment"),
         config={"segment_property": "seg"},
+        says="expected a list name or a list of them",
     ),
     Case(
         "integer_field_given_words",
@@ -641,6 +668,17 @@ def test_the_corpus_has_at_least_30_cases_with_unique_ids() -> None:
     assert len({case.id for case in CASES}) == len(CASES)
 
 
+def test_every_case_says_what_its_message_must_hold() -> None:
+    """An empty expectation is in every message: each error and rejection names part of its message."""
+    vague = [
+        case.id
+        for case in CASES
+        if (case.expected[0] == "error" and not case.expected[1])
+        or (case.expected[0] in ("rejected", "dropped") and not case.says)
+    ]
+    assert vague == []
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bad_input(case: Case, sandbox: Sandbox, run_target: RunTarget) -> None:
     run = run_target(target_config(sandbox, **case.config), case.lines)
@@ -651,6 +689,8 @@ def test_bad_input(case: Case, sandbox: Sandbox, run_target: RunTarget) -> None:
         assert run.code != 0
         assert expected in run.stderr, run.stderr
         assert sandbox.stats()["requests_total"] == 0
+        if "api_url" in case.config:  # not the sandbox: the stats above cannot see a request there
+            assert not re.search(r"retry|connect|request", run.stderr, re.IGNORECASE), run.stderr
         assert run.stdout == ""
         return
     assert run.code == 0, run.stderr

@@ -151,6 +151,9 @@ def test_the_guard_names_every_list_over_it_and_lets_the_others_be(
         schema("churn", ["email", "first_name"]),
         activate_version("churn"),
         *people("churn", "xu"),  # loses 1 of 2: exactly the limit, allowed
+        schema("newsletter", ["email", "first_name"]),
+        activate_version("newsletter"),
+        *people("newsletter", "nia"),  # loses 2 of 3: over it too
     ]
 
     run = run_target(target_config(sandbox, sync_mode="mirror"), messages)
@@ -158,6 +161,7 @@ def test_the_guard_names_every_list_over_it_and_lets_the_others_be(
     assert run.code != 0
     [guard] = [line for line in run.stderr.splitlines() if "Mirror guard" in line]
     assert "'vip' holds 4 members and would lose 3" in guard
+    assert "'newsletter' holds 3 members and would lose 2" in guard
     assert "'churn'" not in guard
     assert writes(sandbox.stats()) == 0
 
@@ -202,7 +206,8 @@ def test_segment_property_mirrors_the_lists_named_by_complete_streams(
         "Churn": emails("ada"),
         "Gold": emails(*gold_after),  # named by no record: emptied only when managed_lists names it
     }
-    assert "Unused" not in sandbox.list_titles()  # an empty segment's list is not created
+    if managed_lists:  # named by managed_lists and by no record: an empty segment's list is not created
+        assert "Unused" not in sandbox.list_titles()
 
 
 def test_a_removal_autopilot_refuses_is_in_the_rejected_file(sandbox: Sandbox, run_target: RunTarget) -> None:
