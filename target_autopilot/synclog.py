@@ -2,10 +2,11 @@
 
 Three tables users build on: `runs`, `changes` (one row per person, segment and decision) and
 `snapshot` (each person's latest state per segment). A run's row in `runs` is committed when the
-run starts; its changes arrive as the run decides them and are committed with its end, in one
-transaction (WAL journal), so a killed run leaves a readable file, shows as not finished and adds
-no half of its changes. The log is written, never read back by the target, except by SQL that
-stays inside SQLite (retention, the snapshot).
+run starts. Its changes are written as the run decides them into a temporary table of its own
+connection (on disk, so memory stays flat) and moved into `changes` at its end, in one short
+transaction (WAL journal): a killed run leaves a readable file, shows as not finished and adds no
+half of its changes, and runs sharing one log wait for each other only while one of them ends.
+The log is written, never read back by the target, except by SQL that stays inside SQLite.
 """
 
 from __future__ import annotations
@@ -56,7 +57,24 @@ ON CONFLICT (email, segment) DO UPDATE SET
 """
 
 _FLUSH_ROWS = 1_000
-Row = tuple[str, str, str, str, "str | None", "str | None"]  # a `changes` row
+Row = tuple[str, str, str, "str | None", "str | None"]  # email, segment, operation, reason, message
+
+# This run's changes until it ends, and what the API refused of them (in the connection's own
+# temporary database: no other run sees or waits for them).
+_RUN_TABLES = """
+CREATE TEMP TABLE run_changes (email TEXT, segment TEXT, operation TEXT, reason TEXT, message TEXT);
+CREATE TEMP TABLE run_refused (email TEXT, segment TEXT, reason TEXT, message TEXT);
+CREATE INDEX temp.run_refused_by_person ON run_refused (email, segment);
+"""
+# A refusal replaces what the plan decided for that person and segment.
+_MOVE = """
+INSERT INTO changes (run_id, email, segment, operation, reason, message)
+SELECT :run, email, segment, operation, reason, message FROM temp.run_changes c
+WHERE c.operation NOT IN ('added', 'updated', 'removed')
+    OR NOT EXISTS (SELECT 1 FROM temp.run_refused f WHERE f.email = c.email AND f.segment = c.segment)
+UNION ALL
+SELECT :run, email, segment, 'rejected', reason, message FROM temp.run_refused GROUP BY email, segment
+"""
 
 
 _ADDRESS = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
@@ -116,45 +134,39 @@ class SyncLog:
                 (self.run_id, now(), api, sync_mode, int(dry_run)),
             )
             db.execute("COMMIT")
-            db.execute("BEGIN")  # the run's changes: committed with its end, or not at all
+            db.executescript(_RUN_TABLES)
 
     def rejected(self, email: str, segments: Iterable[str], reason: str, message: str) -> None:
         """A record of this person was not exported to these segments."""
-        self._add([(self.run_id, email, segment, "rejected", reason, message) for segment in segments])
+        self._add([(email, segment, "rejected", reason, message) for segment in segments])
 
     def dropped(self, email: str, segments: Iterable[str], message: str) -> None:
         """A value was left out of this person's exported record."""
-        rows = [(self.run_id, email, s, "value_dropped", "invalid_value", message) for s in segments]
-        self._add(rows)
+        self._add([(email, segment, "value_dropped", "invalid_value", message) for segment in segments])
 
     def planned(self, decisions: Iterable[tuple[str, str, str]]) -> None:
         """The plan's (email, segment, operation) rows, streamed: `planned_*` in a dry run."""
         prefix = "planned_" if self.dry_run else ""
-        rows = ((self.run_id, email, segment, prefix + op, None, None) for email, segment, op in decisions)
+        rows = ((email, segment, prefix + operation, None, None) for email, segment, operation in decisions)
         while chunk := list(islice(rows, _FLUSH_ROWS)):
             self._add(chunk)
 
     def refused(self, email: str, segments: Iterable[str], reason: str, message: str) -> None:
         """The API refused what the plan decided for this person in these segments."""
         with self._lock:
-            db = self._flush()
-            if db is None:
-                return
-            for segment in segments:
-                changed = db.execute(
-                    "UPDATE changes SET operation = 'rejected', reason = ?, message = ? WHERE email = ? "
-                    "AND segment = ? AND run_id = ? AND operation IN ('added', 'updated', 'removed')",
-                    (reason, message, email, segment, self.run_id),
-                ).rowcount
-                if not changed:
-                    self._rows.append((self.run_id, email, segment, "rejected", reason, message))
+            if self._db is not None:
+                rows = [(email, segment, reason, message) for segment in segments]
+                self._db.executemany("INSERT INTO temp.run_refused VALUES (?, ?, ?, ?)", rows)
 
     def finish(self, status: str, records: int, profiles: int, requests: int) -> None:
-        """Record the run's end; a completed real run updates `snapshot`. Commits the run."""
+        """Move the run's changes into `changes` and record its end; a completed real run updates
+        `snapshot`. One transaction."""
         with self._lock:
             db = self._flush()
             if db is None:
                 return
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(_MOVE, {"run": self.run_id})
             db.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, records = ?, profiles = ?, requests = ? "
                 "WHERE run_id = ?",
@@ -178,13 +190,13 @@ class SyncLog:
 
     def _flush(self) -> sqlite3.Connection | None:
         if self._db is not None and self._rows:
-            self._db.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?)", self._rows)
+            self._db.executemany("INSERT INTO temp.run_changes VALUES (?, ?, ?, ?, ?)", self._rows)
         self._rows = []
         return self._db
 
     def _close(self) -> None:
         if self._db is not None:
-            self._db.close()  # an open transaction is rolled back
+            self._db.close()  # its temporary tables go with it
             self._db = None
 
 
@@ -196,9 +208,11 @@ def _connect(path: str) -> sqlite3.Connection:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     os.chmod(path, 0o600)  # whatever the umask, and a file from elsewhere
     # isolation_level=None: transactions are begun and committed here, explicitly.
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # A run waits up to 10 minutes for another that shares the log to end.
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=600)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA cache_size=-1024")  # 1 MiB: the log must add nothing to a run's peak memory
+    db.execute("PRAGMA temp_store=FILE")  # the run's rows wait on disk, not in memory
     db.executescript(SCHEMA)
     return db
