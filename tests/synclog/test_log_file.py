@@ -1,9 +1,10 @@
 """The sync log as a file: 0600, kept `keep_run_files` days, readable and appendable after a SIGKILL,
-an unwritable path stopping the run before anything is sent, and the command's own mistakes."""
+shared by two runs at once, an unwritable path stopping the run before anything is sent, and the command's own mistakes."""
 
 from __future__ import annotations
 
 import signal
+from concurrent.futures import ThreadPoolExecutor
 import stat
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from target_autopilot.sandbox import Sandbox
 from tests.faults.test_faults import profiles, start_target, wait_for_upserts
 from tests.synclog.support import json_lines, run_ids, sync_log, table, why
-from tests.target.support import RunTarget, record, schema, target_config, writes
+from tests.target.support import RunTarget, record, run_cli, schema, target_config, writes
 
 
 def people(*emails: str) -> list[dict[str, object]]:
@@ -72,6 +73,25 @@ def test_a_run_killed_with_sigkill_leaves_a_log_the_next_run_reads_and_appends_t
     assert lines
     assert all(f" run {newest}: " in line for line in lines)  # the killed run added none of its changes
     assert table(log, "SELECT status FROM runs WHERE run_id = ?", newest) == [("completed",)]
+
+
+def test_two_runs_at_once_share_one_log(sandbox: Sandbox, tmp_path: Path) -> None:
+    log = tmp_path / "sync-log.sqlite"
+    config = target_config(sandbox, sync_log_path=str(log))
+    inputs = {
+        "vip": people("a@example.com", "b@example.com"),
+        "new": [schema("new", ["email"]), record("new", email="c@example.com")],
+    }
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda name: run_cli(tmp_path, config, inputs[name], name=name), inputs))
+
+    assert [run.code for run in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+    assert table(log, "SELECT status, count(*) FROM runs GROUP BY status") == [("completed", 2)]
+    assert table(log, "SELECT segment, email, state FROM snapshot ORDER BY email") == [
+        ("vip", "a@example.com", "member"),
+        ("vip", "b@example.com", "member"),
+        ("new", "c@example.com", "member"),
+    ]
 
 
 def test_an_unwritable_log_stops_the_run_before_anything_is_sent(
