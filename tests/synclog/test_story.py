@@ -94,21 +94,33 @@ def test_a_dry_run_is_logged_as_planned_and_leaves_the_snapshot_alone(
     api: str, sandbox: Sandbox, run_target: RunTarget, tmp_path: Path
 ) -> None:
     log = tmp_path / "sync-log.sqlite"
-    messages = churn("ann@example.com", "bob@example.com")
+    messages = [
+        schema("churn", ["email", "orders"]),
+        record("churn", email="ann@example.com", orders="7"),
+        record("churn", email="bob@example.com", orders="seven"),  # exported without Orders
+    ]
+    orders = {"integer--Orders": "orders"}
 
-    dry = run_target(config(api, sandbox, log, dry_run=True), messages)
+    dry = run_target(config(api, sandbox, log, dry_run=True, field_mapping=orders), messages)
 
     assert dry.code == 0, dry.stderr
     assert members(sandbox, api) == []
     [run] = json_lines(sync_log("runs", "--json", "--log", str(log)).stdout)
-    assert (run["dry_run"], run["status"], run["changes"]) == (True, "dry_run", {"planned_added": 2})
+    assert (run["dry_run"], run["status"]) == (True, "dry_run")
+    assert run["changes"] == {"planned_added": 2, "value_dropped": 1}
     assert run["finished_at"] is not None
     assert table(log, "SELECT count(*) FROM snapshot") == [(0,)]
     assert why(log, "ann@example.com")[0].endswith(f"dry run, planned: {STORY[api][-1]}")
 
-    real = run_target(config(api, sandbox, log), messages)
+    real = run_target(config(api, sandbox, log, field_mapping=orders), messages)
 
     assert real.code == 0, real.stderr
+    bob = json_lines(sync_log("why", "bob@example.com", "--json", "--log", str(log)).stdout)
+    assert [(e["operation"], e["reason"], e["dry_run"]) for e in bob[:2]] == [
+        ("value_dropped", "invalid_value", False),
+        ("added", None, False),
+    ]
+    assert real.rejected[0]["message"] == bob[0]["message"]
     assert table(log, "SELECT email, state FROM snapshot ORDER BY email") == [
         ("ann@example.com", "member"),
         ("bob@example.com", "member"),
