@@ -13,6 +13,7 @@ Writes its table between the markers in BENCHMARKS.md (the rest of the file is k
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -40,6 +41,8 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=3, help="tries of each (default 3); the best counts")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
     args = parser.parse_args()
+    # SIGTERM ends the run like Ctrl-C does: the sandboxes and temporary files are cleaned up.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     info = machine()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="autopilot-bench-synclog-") as tmp:

@@ -54,9 +54,9 @@ class Recorder:
         self.log = log
         self.refusals = RefusalWatch()
 
-    def planned(self, diff: plan.Plan) -> None:
-        """Note the plan's figures in the report and each person's part of it in the sync log."""
-        self.report.planned(diff)
+    def log_plan(self) -> None:
+        """Write each person's part of the plan to the sync log (past the guard: a stopped run wrote
+        nothing, so it logs nothing)."""
         if self.log is not None:
             self.log.planned(self.staging.decisions())
 

@@ -45,11 +45,13 @@ class Applier(outcomes.Applier):
         with ThreadPoolExecutor(self.workers, thread_name_prefix="apply") as pool:
             classic_read.hold_members(self.client, found, self.staging, pool)
             diff = plan.diff(self.staging, found, self.managed, examples=self.settings.dry_run)
-            self.recorder.planned(diff)
+            self.report.planned(diff)
             if self.settings.dry_run:
                 self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
+                self.recorder.log_plan()
                 return
             plan.check_guard(diff, self.settings.max_removal_fraction)
+            self.recorder.log_plan()
             for title in titles:
                 if title not in existing:
                     self.list_ids[title] = self._create_list(title)

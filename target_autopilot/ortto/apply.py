@@ -63,12 +63,14 @@ class OrttoApplier(outcomes.Applier):
         wanted = {*self.staging.lists(), *self.managed}
         Holders(self.client, self.field_map, self.staging, self.logger).hold(tags, wanted)
         diff = plan.diff(self.staging, set(tags), self.managed, examples=self.settings.dry_run)
-        self.recorder.planned(diff)
+        self.report.planned(diff)
         self.report.list_assignment = "tags"
         if self.settings.dry_run:
             self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
+            self.recorder.log_plan()
             return
         plan.check_guard(diff, self.settings.max_removal_fraction)
+        self.recorder.log_plan()
         people, leavers = self.staging.send_counts()
         total = math.ceil(people / MERGE_LIMIT) + math.ceil(leavers / MERGE_LIMIT)
         self.logger.info(

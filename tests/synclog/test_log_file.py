@@ -1,11 +1,12 @@
 """The sync log as a file: 0600, kept `keep_run_files` days, readable and appendable after a SIGKILL,
-shared by two runs at once, an unwritable path stopping the run before anything is sent, and the command's own mistakes."""
+nothing from a run the guard stopped, shared by two runs at once, an unwritable path stopping the run
+before anything is sent, and the command's own mistakes."""
 
 from __future__ import annotations
 
 import signal
-from concurrent.futures import ThreadPoolExecutor
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,24 @@ def test_a_run_killed_with_sigkill_leaves_a_log_the_next_run_reads_and_appends_t
     assert lines
     assert all(f" run {newest}: " in line for line in lines)  # the killed run added none of its changes
     assert table(log, "SELECT status FROM runs WHERE run_id = ?", newest) == [("completed",)]
+
+
+def test_a_run_the_mirror_guard_stops_logs_no_change(
+    sandbox: Sandbox, run_target: RunTarget, tmp_path: Path
+) -> None:
+    log = tmp_path / "sync-log.sqlite"
+    config = target_config(sandbox, sync_log_path=str(log))
+    assert run_target(config, people("a@example.com", "b@example.com")).code == 0
+    mirror = {**config, "sync_mode": "mirror", "complete_streams": "sent"}
+
+    stopped = run_target(mirror, people("c@example.com"))  # a and b would leave: the guard stops it
+
+    assert stopped.code != 0
+    assert "Mirror guard" in stopped.stderr
+    newest, _ = run_ids(log)
+    assert table(log, "SELECT status FROM runs WHERE run_id = ?", newest) == [("failed",)]
+    assert table(log, "SELECT count(*) FROM changes WHERE run_id = ?", newest) == [(0,)]
+    assert len(why(log, "a@example.com")) == 1
 
 
 def test_two_runs_at_once_share_one_log(sandbox: Sandbox, tmp_path: Path) -> None:
