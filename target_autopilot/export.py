@@ -13,7 +13,7 @@ from target_autopilot.errors import InputError, TooManyRejected
 from target_autopilot.fieldtypes import MappedField
 from target_autopilot.mapping import Contact, DroppedValue, Rejection, StreamMapping
 from target_autopilot.rejects import RejectedFile
-from target_autopilot.report import Report
+from target_autopilot.report import Report, plural
 from target_autopilot.runfiles import new_run_id
 from target_autopilot.settings import Settings
 from target_autopilot.staging import Staging
@@ -225,6 +225,12 @@ class Export:
         if self.log is not None:
             requests = summary["requests"]["sent"]
             self.log.finish(summary["status"], summary["records"], summary["profiles"], requests)
+            self.logger.info(
+                "Sync log: %s of this run written to %s in %.2f s",
+                plural(self.log.rows, "change"),
+                self.log.path,
+                self.log.seconds,
+            )
 
     def _check_rejected_fraction(self) -> None:
         records, rejected = self.report.records, sum(self.report.rejected.values())

@@ -15,7 +15,9 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import islice
 
@@ -106,54 +108,62 @@ class SyncLog:
         self.run_id = run_id
         self.keep_days = keep_days
         self.dry_run = False
+        self.rows = 0  # this run's changes
+        self.seconds = 0.0  # time the run spent logging (its cost, told in the run's log)
         self._rows: list[Row] = []
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
     def start(self, api: str, sync_mode: str, dry_run: bool) -> None:
         """Open the file (created 0600), drop runs older than `keep_days`, and record this run."""
-        self.dry_run = dry_run
-        try:
-            self._db = _connect(self.path)
-        except (OSError, sqlite3.Error) as exc:
-            raise ExportError(
-                f"sync_log_path {self.path!r} cannot be written ({exc}): point it at a file this user "
-                "may create, or remove the setting. Nothing was sent to Autopilot."
-            ) from None
-        db = self._db
-        with self._lock:
-            db.execute("BEGIN IMMEDIATE")
-            old = "SELECT run_id FROM runs WHERE started_at < datetime('now', ?)"
-            cutoff = (f"-{self.keep_days} days",)
-            db.execute(f"DELETE FROM changes WHERE run_id IN ({old})", cutoff)  # noqa: S608 - our own SQL
-            db.execute(f"DELETE FROM snapshot WHERE last_run IN ({old})", cutoff)  # noqa: S608
-            db.execute("DELETE FROM runs WHERE started_at < datetime('now', ?)", cutoff)
-            db.execute(
-                "INSERT INTO runs (run_id, started_at, api, sync_mode, dry_run, status) "
-                "VALUES (?, ?, ?, ?, ?, 'running')",
-                (self.run_id, now(), api, sync_mode, int(dry_run)),
-            )
-            db.execute("COMMIT")
-            db.executescript(_RUN_TABLES)
+        with self._timed():
+            self.dry_run = dry_run
+            try:
+                self._db = _connect(self.path)
+            except (OSError, sqlite3.Error) as exc:
+                raise ExportError(
+                    f"sync_log_path {self.path!r} cannot be written ({exc}): point it at a file this user "
+                    "may create, or remove the setting. Nothing was sent to Autopilot."
+                ) from None
+            db = self._db
+            with self._lock:
+                db.execute("BEGIN IMMEDIATE")
+                old = "SELECT run_id FROM runs WHERE started_at < datetime('now', ?)"
+                cutoff = (f"-{self.keep_days} days",)
+                db.execute(f"DELETE FROM changes WHERE run_id IN ({old})", cutoff)  # noqa: S608 - our own SQL
+                db.execute(f"DELETE FROM snapshot WHERE last_run IN ({old})", cutoff)  # noqa: S608
+                db.execute("DELETE FROM runs WHERE started_at < datetime('now', ?)", cutoff)
+                db.execute(
+                    "INSERT INTO runs (run_id, started_at, api, sync_mode, dry_run, status) "
+                    "VALUES (?, ?, ?, ?, ?, 'running')",
+                    (self.run_id, now(), api, sync_mode, int(dry_run)),
+                )
+                db.execute("COMMIT")
+                db.executescript(_RUN_TABLES)
 
     def rejected(self, email: str, segments: Iterable[str], reason: str, message: str) -> None:
         """A record of this person was not exported to these segments."""
-        self._add([(email, segment, "rejected", reason, message) for segment in segments])
+        with self._timed():
+            self._add([(email, segment, "rejected", reason, message) for segment in segments])
 
     def dropped(self, email: str, segments: Iterable[str], message: str) -> None:
         """A value was left out of this person's exported record."""
-        self._add([(email, segment, "value_dropped", "invalid_value", message) for segment in segments])
+        with self._timed():
+            self._add([(email, segment, "value_dropped", "invalid_value", message) for segment in segments])
 
     def planned(self, decisions: Iterable[tuple[str, str, str]]) -> None:
         """The plan's (email, segment, operation) rows, streamed: `planned_*` in a dry run."""
-        prefix = "planned_" if self.dry_run else ""
-        rows = ((email, segment, prefix + operation, None, None) for email, segment, operation in decisions)
-        while chunk := list(islice(rows, _FLUSH_ROWS)):
-            self._add(chunk)
+        with self._timed():
+            prefix = "planned_" if self.dry_run else ""
+            rows = (
+                (email, segment, prefix + operation, None, None) for email, segment, operation in decisions
+            )
+            while chunk := list(islice(rows, _FLUSH_ROWS)):
+                self._add(chunk)
 
     def refused(self, email: str, segments: Iterable[str], reason: str, message: str) -> None:
         """The API refused what the plan decided for this person in these segments."""
-        with self._lock:
+        with self._timed(), self._lock:
             if self._db is not None:
                 rows = [(email, segment, reason, message) for segment in segments]
                 self._db.executemany("INSERT INTO temp.run_refused VALUES (?, ?, ?, ?)", rows)
@@ -161,7 +171,7 @@ class SyncLog:
     def finish(self, status: str, records: int, profiles: int, requests: int) -> None:
         """Move the run's changes into `changes` and record its end; a completed real run updates
         `snapshot`. One transaction."""
-        with self._lock:
+        with self._timed(), self._lock:
             db = self._flush()
             if db is None:
                 return
@@ -182,6 +192,14 @@ class SyncLog:
         with self._lock:
             self._close()
 
+    @contextmanager
+    def _timed(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - started
+
     def _add(self, rows: Sequence[Row]) -> None:
         with self._lock:
             self._rows += rows
@@ -191,6 +209,7 @@ class SyncLog:
     def _flush(self) -> sqlite3.Connection | None:
         if self._db is not None and self._rows:
             self._db.executemany("INSERT INTO temp.run_changes VALUES (?, ?, ?, ?, ?)", self._rows)
+            self.rows += len(self._rows)
         self._rows = []
         return self._db
 
