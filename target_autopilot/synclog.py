@@ -68,14 +68,17 @@ CREATE TEMP TABLE run_changes (email TEXT, segment TEXT, operation TEXT, reason 
 CREATE TEMP TABLE run_refused (email TEXT, segment TEXT, reason TEXT, message TEXT);
 CREATE INDEX temp.run_refused_by_person ON run_refused (email, segment);
 """
-# A refusal replaces what the plan decided for that person and segment.
+# A refusal replaces what the plan decided for that person and segment. Rows go in by email: inserting
+# them in the order of `changes_by_email` is several times faster on a log that already holds runs.
 _MOVE = """
 INSERT INTO changes (run_id, email, segment, operation, reason, message)
-SELECT :run, email, segment, operation, reason, message FROM temp.run_changes c
-WHERE c.operation NOT IN ('added', 'updated', 'removed')
-    OR NOT EXISTS (SELECT 1 FROM temp.run_refused f WHERE f.email = c.email AND f.segment = c.segment)
-UNION ALL
-SELECT :run, email, segment, 'rejected', reason, message FROM temp.run_refused GROUP BY email, segment
+SELECT :run, email, segment, operation, reason, message FROM (
+    SELECT email, segment, operation, reason, message, rowid AS arrival FROM temp.run_changes c
+    WHERE c.operation NOT IN ('added', 'updated', 'removed')
+        OR NOT EXISTS (SELECT 1 FROM temp.run_refused f WHERE f.email = c.email AND f.segment = c.segment)
+    UNION ALL
+    SELECT email, segment, 'rejected', reason, message, NULL FROM temp.run_refused GROUP BY email, segment
+) ORDER BY email, segment, arrival IS NULL, arrival
 """
 
 
