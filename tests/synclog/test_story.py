@@ -126,3 +126,26 @@ def test_a_dry_run_is_logged_as_planned_and_leaves_the_snapshot_alone(
         ("bob@example.com", "member"),
     ]
     assert len(why(log, "ann@example.com", "--segment", "Churn risk")) == 2
+
+
+def test_a_person_the_api_refuses_is_logged_rejected_with_its_words(
+    sandbox: Sandbox, run_target: RunTarget, tmp_path: Path
+) -> None:
+    log = tmp_path / "sync-log.sqlite"
+    sandbox.suppress("sue@example.com")
+
+    run = run_target(config("ortto", sandbox, log), churn("ann@example.com", "sue@example.com"))
+
+    assert run.code == 0, run.stderr
+    assert members(sandbox, "ortto") == ["ann@example.com"]
+    [refused] = run.rejected
+    [line] = why(log, "sue@example.com")
+    assert line.endswith(f"rejected, not tagged Churn risk, suppressed in Ortto ({refused['message']})")
+    assert table(log, "SELECT email, operation, reason FROM changes ORDER BY email") == [
+        ("ann@example.com", "added", None),
+        ("sue@example.com", "rejected", refused["reason"]),
+    ]
+    assert table(log, "SELECT email, state FROM snapshot ORDER BY email") == [
+        ("ann@example.com", "member"),
+        ("sue@example.com", "rejected"),
+    ]
