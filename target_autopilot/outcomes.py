@@ -58,7 +58,7 @@ class Recorder:
         """Write each person's part of the plan to the sync log (past the guard: a stopped run wrote
         nothing, so it logs nothing)."""
         if self.log is not None:
-            self.log.planned(self.staging.decisions())
+            self.log.planned(self.staging.decisions)
 
     def count(self, outcome: Outcome) -> None:
         """Count what the API accepted as soon as it answers, so a partial report counts it too."""

@@ -177,11 +177,14 @@ class Staging:
         """(list, email) for every member of a managed list who is not in its segment."""
         yield from self._db.execute("SELECT list, email FROM leavers ORDER BY list, email")
 
-    def decisions(self) -> Iterator[tuple[str, str, str]]:
-        """(email, list, operation) the plan decided for each membership and leaver, for the sync log."""
+    def decisions(self, prefix: str = "") -> Iterator[tuple[str, str, str, None, None]]:
+        """(email, list, operation, no reason, no message) the plan decided for each membership and
+        leaver, as the sync log stores them; `prefix` goes before each operation."""
         yield from self._db.execute(
-            "SELECT email, list, CASE WHEN NOT held THEN 'added' WHEN unchanged THEN 'unchanged' "
-            "ELSE 'updated' END FROM diff UNION ALL SELECT email, list, 'removed' FROM leavers"
+            "SELECT email, list, :prefix || CASE WHEN NOT held THEN 'added' WHEN unchanged THEN 'unchanged' "
+            "ELSE 'updated' END, NULL, NULL FROM diff "
+            "UNION ALL SELECT email, list, :prefix || 'removed', NULL, NULL FROM leavers",
+            {"prefix": prefix},
         )
 
     def examples(self, title: str, limit: int) -> dict[str, list[str]]:

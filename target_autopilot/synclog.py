@@ -16,10 +16,9 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from itertools import islice
 
 from target_autopilot.errors import ExportError
 from target_autopilot.mapping import normalise_email
@@ -68,6 +67,7 @@ CREATE TEMP TABLE run_changes (email TEXT, segment TEXT, operation TEXT, reason 
 CREATE TEMP TABLE run_refused (email TEXT, segment TEXT, reason TEXT, message TEXT);
 CREATE INDEX temp.run_refused_by_person ON run_refused (email, segment);
 """
+_INSERT = "INSERT INTO temp.run_changes VALUES (?, ?, ?, ?, ?)"
 # A refusal replaces what the plan decided for that person and segment. Rows go in by email: inserting
 # them in the order of `changes_by_email` is several times faster on a log that already holds runs.
 _MOVE = """
@@ -154,15 +154,13 @@ class SyncLog:
         with self._timed():
             self._add([(email, segment, "value_dropped", "invalid_value", message) for segment in segments])
 
-    def planned(self, decisions: Iterable[tuple[str, str, str]]) -> None:
-        """The plan's (email, segment, operation) rows, streamed: `planned_*` in a dry run."""
-        with self._timed():
-            prefix = "planned_" if self.dry_run else ""
-            rows = (
-                (email, segment, prefix + operation, None, None) for email, segment, operation in decisions
-            )
-            while chunk := list(islice(rows, _FLUSH_ROWS)):
-                self._add(chunk)
+    def planned(self, decisions: Callable[[str], Iterable[Row]]) -> None:
+        """The plan's rows, streamed straight from `decisions(prefix)`: `planned_*` in a dry run."""
+        with self._timed(), self._lock:
+            db = self._flush()
+            if db is not None:
+                cursor = db.executemany(_INSERT, decisions("planned_" if self.dry_run else ""))
+                self.rows += cursor.rowcount
 
     def refused(self, email: str, segments: Iterable[str], reason: str, message: str) -> None:
         """The API refused what the plan decided for this person in these segments."""
@@ -211,7 +209,7 @@ class SyncLog:
 
     def _flush(self) -> sqlite3.Connection | None:
         if self._db is not None and self._rows:
-            self._db.executemany("INSERT INTO temp.run_changes VALUES (?, ?, ?, ?, ?)", self._rows)
+            self._db.executemany(_INSERT, self._rows)
             self.rows += len(self._rows)
         self._rows = []
         return self._db
