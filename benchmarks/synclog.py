@@ -78,12 +78,12 @@ def main() -> None:
                     f"{ours.wall:.1f} s / {ours.cpu:.1f} s / {ours.rss_mb:.0f} MB",
                 )
             spent = logged_seconds(with_log.stderr)
-            share = spent / with_log.wall
+            share = spent / (with_log.wall - spent)
             bench.add(
                 name,
-                f"{run}: time the run spent logging (its log line) / its wall time",
-                f"{spent:.2f} s / {with_log.wall:.1f} s = {share:.1%}",
-                "≤ 10%",
+                f"{run}: time spent logging (the run's log line) / the rest of its wall time",
+                f"{spent:.2f} s / {with_log.wall - spent:.1f} s = {share:+.1%}",
+                "≤ +10%",
                 share <= GOAL,
             )
             bench.add(
