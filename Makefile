@@ -17,6 +17,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The sandbox page's test runs a real headless Chromium: as root with apt-get (CI), install the
 # Debian package when it is missing; anywhere else that test is skipped with the reason.

@@ -1,7 +1,8 @@
-"""Ortto benchmarks (issue 12): request counts in 5 overlapping segments, and rate-limit use at 10 r/s.
+"""Ortto benchmarks (issue 12): request counts in 5 overlapping segments, and rate-limit use at 10 r/s;
+(issue 16) an unchanged re-run over an account that also holds 3,000 people outside the segments.
 
 `.venv/bin/python benchmarks/run.py --ortto` runs only these and writes them between the Ortto
-markers of BENCHMARKS.md.
+markers of BENCHMARKS.md; `--ortto-bystanders` runs only the last.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from target_autopilot.sandbox import SandboxControl, sandbox_process
 
 SEGMENTS = 5
@@ -20,6 +23,8 @@ MERGE = 100
 PAGE = 500  # person/get page
 CONSTANT = 8  # custom-field get/create/get, tags/get, a trial of the tag filter, ...
 ORTTO_RATE = 10  # the smallest plan's requests/second, the target's default for Ortto
+BYSTANDERS = 3_000
+DOZEN = 12
 
 
 def segments_of(i: int) -> list[str]:
@@ -132,3 +137,66 @@ def utilisation(bench: Any, run_target: Any, profile: Any, schema: dict[str, Any
     )  # fmt: skip
     peak = max(stats["max_requests_in_one_second"].values(), default=0)
     bench.add(name, "429 answered / most requests in one second", f"{refused} / {peak} (R = {ORTTO_RATE})")
+
+
+def add_bystanders(sandbox: SandboxControl, count: int) -> None:
+    """People in no segment and with no tag, merged straight through the sandbox's Ortto API."""
+    with requests.Session() as session:
+        for start in range(0, count, MERGE):
+            people = [
+                {"fields": {"str::email": f"bystander{i}@example.com"}} for i in range(start, start + MERGE)
+            ]
+            answer = session.post(
+                f"{sandbox.base_url}/person/merge",
+                json={"people": people, "merge_by": ["str::email"]},
+                headers={"X-Api-Key": sandbox.api_key},
+                timeout=60,
+            )
+            answer.raise_for_status()
+
+
+def bystanders(bench: Any, run_target: Any, profile: Any, schema: dict[str, Any], n: int) -> None:
+    """An unchanged re-run of N people in 5 segments over an account with 3,000 more people: holders
+    read by the recorded tag filter, and (for contrast) by reading everyone when no filter works."""
+    work = bench.workdir(f"ortto-bystanders-{n}")
+    source = write_ortto_input(work / "input.jsonl", n, schema, profile)
+    name = f"8 Ortto unchanged re-run, N = {n:,} in 5 overlapping segments, {BYSTANDERS:,} bystanders"
+    for position, label in (
+        ("u4s-is", "holders by the $u4s::is filter"),
+        ("none", "no tag filter: read all"),
+    ):
+        with ortto_sandbox() as sandbox:
+            sandbox.configure(ortto_tag_filter=position)
+            add_bystanders(sandbox, BYSTANDERS)
+            settings = {
+                "api": "ortto",
+                "requests_per_second": 100_000,
+                "segment_property": "segments",
+                "segments": {},
+            }
+            run_target(sandbox, source, bench.workdir(f"ortto-bystanders-{n}/{position}-first"), **settings)
+            pages = holders_pages(sandbox)
+            sandbox.reset_stats()
+            ours = run_target(
+                sandbox, source, bench.workdir(f"ortto-bystanders-{n}/{position}-again"), **settings
+            )
+            stats = sandbox.stats()
+        by = {endpoint: sum(statuses.values()) for endpoint, statuses in stats["by_endpoint"].items()}
+        total, merges = sum(by.values()), by.get("POST /v1/person/merge", 0)
+        reads = by.get("POST /v1/person/get", 0)
+        result = (
+            f"{total} requests: {merges} merges, {reads} person/get ({pages} holder pages), "
+            f"{total - merges - reads} other; {ours.report['unchanged']:,} unchanged"
+        )
+        if position == "u4s-is":
+            bench.add(
+                name, label, result, f"0 merges, ≤ about a dozen ({DOZEN})", merges == 0 and total <= DOZEN
+            )
+        else:
+            everyone = math.ceil((n + BYSTANDERS) / PAGE)
+            bench.add(
+                name,
+                label,
+                result,
+                f"for contrast: ⌈(N + {BYSTANDERS:,})/500⌉ = {everyone} pages of everyone",
+            )

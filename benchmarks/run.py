@@ -44,6 +44,7 @@ CSV_PACKAGE = "meltanolabs-target-csv==0.5.0"
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 ORTTO_MARKERS = ("<!-- bench-ortto:start -->", "<!-- bench-ortto:end -->")
+BYSTANDER_MARKERS = ("<!-- bench-ortto-bystanders:start -->", "<!-- bench-ortto-bystanders:end -->")
 STREAM, LIST_TITLE = "customers", "Bench customers"
 AUTOPILOT_RATE = 5  # Autopilot's documented limit, requests/second
 CONSTANT = 5  # requests a run may add to issue 10's formulas (account, lists, custom fields, probe, ...)
@@ -585,6 +586,13 @@ def ortto_scenarios(bench: Bench, small: int, large: int) -> None:
     ortto.utilisation(bench, run_target, profile, SCHEMA, 2 * small)  # ~20 s of applying, as scenario 2
 
 
+def bystanders_scenario(bench: Bench) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    ortto = importlib.import_module("ortto")
+    print("8. Ortto unchanged re-run among bystanders", file=sys.stderr)
+    ortto.bystanders(bench, run_target, profile, SCHEMA, 200)
+
+
 def ortto_only(
     bench: Bench, small: int, large: int, args: argparse.Namespace, info: dict[str, str], started: float
 ) -> None:
@@ -596,11 +604,22 @@ def ortto_only(
         write_markdown(body, *ORTTO_MARKERS)
 
 
+def bystanders_only(bench: Bench, args: argparse.Namespace, info: dict[str, str], started: float) -> None:
+    bystanders_scenario(bench)
+    body = render(
+        bench, info, ".venv/bin/python benchmarks/run.py --ortto-bystanders", time.perf_counter() - started
+    )
+    print(body)
+    if not args.no_write:
+        write_markdown(body, *BYSTANDER_MARKERS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every scenario")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
-    parser.add_argument("--ortto", action="store_true", help="only the Ortto scenarios (6 and 7)")
+    parser.add_argument("--ortto", action="store_true", help="only the Ortto scenarios 6 and 7")
+    parser.add_argument("--ortto-bystanders", action="store_true", help="only the Ortto scenario 8")
     args = parser.parse_args()
     # SIGTERM ends the run like Ctrl-C does: the sandboxes and temporary files are cleaned up.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
@@ -611,6 +630,9 @@ def main() -> None:
         small, large = (1_000, 5_000) if args.quick else (10_000, 100_000)
         if args.ortto:
             ortto_only(bench, small, large, args, info, started)
+            return
+        if args.ortto_bystanders:
+            bystanders_only(bench, args, info, started)
             return
         print("1. overhead", file=sys.stderr)
         bench.overhead()
@@ -630,6 +652,7 @@ def main() -> None:
         print("5. sandbox throughput", file=sys.stderr)
         bench.sandbox_throughput()
         ortto_scenarios(bench, small, large)
+        bystanders_scenario(bench)
     command = "make bench" if not args.quick else ".venv/bin/python benchmarks/run.py --quick"
     body = render(bench, info, command, time.perf_counter() - started)
     print(body)

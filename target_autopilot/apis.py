@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from target_autopilot.banledger import BanLedger
 from target_autopilot.client import AutopilotClient
 from target_autopilot.ratelimit import BadRequestBudget, RateLimiter
 
@@ -62,16 +63,30 @@ ORTTO = Api(
     applier=_ortto,
     slow_down=0.8,
     ban_after=15,
+    only={"ortto_region": "default"},
     refused_fields={
         "unsubscribed": "the Ortto path never sends consent (bol::p), so an export cannot change anyone's "
         "subscription: remove it from field_mapping"
     },
 )
 APIS = {api.name: api for api in (CLASSIC, ORTTO)}
+# Ortto serves Australian and European instances from their own hosts (its API reference pages).
+ORTTO_REGIONS = {
+    "default": ORTTO.url,
+    "au": "https://api.au.ap3api.com/v1",
+    "eu": "https://api.eu.ap3api.com/v1",
+}
 
 
 def api_of(settings: Settings) -> Api:
     return APIS[settings.api]
+
+
+def default_url(api: Api, config: Mapping[str, Any]) -> str:
+    """The API's host when `api_url` is not set: for Ortto, the one of `ortto_region`."""
+    if api is ORTTO:
+        return ORTTO_REGIONS.get(str(config.get("ortto_region") or "default"), ORTTO.url)
+    return api.url
 
 
 def setting_problems(config: Mapping[str, Any], api_name: str) -> list[str]:
@@ -109,5 +124,7 @@ def client_for(settings: Settings) -> AutopilotClient:
         retry_seconds=settings.retry_seconds,
         connections=workers_for(settings.requests_per_second),
         key_header=api.key_header,
-        bad_requests=None if api.ban_after is None else BadRequestBudget(api.ban_after),
+        bad_requests=None
+        if api.ban_after is None
+        else BadRequestBudget(api.ban_after, ledger=BanLedger.for_url(settings.api_url)),
     )

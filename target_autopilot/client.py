@@ -232,7 +232,8 @@ class AutopilotClient:
         if answer.status == 401:
             raise AuthError(
                 f"Autopilot refused the API key (401 on {label}: {answer.message}). "
-                "Check the api_key setting (TARGET_AUTOPILOT_API_KEY)."
+                "Check the api_key setting (TARGET_AUTOPILOT_API_KEY); for Ortto, also that "
+                "ortto_region (or api_url) is your instance's region: a key works only there."
             )
         return answer
 

@@ -233,7 +233,10 @@ class Export:
             )
 
     def _check_rejected_fraction(self) -> None:
-        records, rejected = self.report.records, sum(self.report.rejected.values())
+        # A refused removal is a leaver's, not one of this run's records: it is written down and tried
+        # again by the next complete run, and never fails this one.
+        records = self.report.records
+        rejected = sum(n for reason, n in self.report.rejected.items() if reason != "removal_rejected")
         limit = self.settings.max_rejected_fraction
         if records and rejected / records > limit:
             raise TooManyRejected(

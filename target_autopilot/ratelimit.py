@@ -5,6 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from target_autopilot.banledger import BanLedger
 
 DEFAULT_MARGIN = 0.03
 MAX_MARGIN = 0.5
@@ -74,10 +78,13 @@ class BadRequestBudget:
     15 bad requests in 15 s). A request in flight counts as possibly bad until it is answered, so
     isolating bad items, however many, never earns the ban: it only slows down."""
 
-    def __init__(self, ban_after: int = 15, window: float = 16.0) -> None:
+    def __init__(self, ban_after: int = 15, window: float = 16.0, ledger: BanLedger | None = None) -> None:
         self._allowed = ban_after - 1
         self._window = window
-        self._bad: deque[float] = deque()
+        self._ledger = ledger
+        # Bad answers of earlier runs still inside the window count as this run's, on its own clock.
+        offset = time.monotonic() - time.time()
+        self._bad: deque[float] = deque(t + offset for t in (ledger.recent(window) if ledger else []))
         self._in_flight = 0
         self._ready = threading.Condition()
 
@@ -99,4 +106,6 @@ class BadRequestBudget:
             self._in_flight -= 1
             if bad:
                 self._bad.append(time.monotonic())
+                if self._ledger is not None:
+                    self._ledger.record(time.time(), self._window)
             self._ready.notify_all()

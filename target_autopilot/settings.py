@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-from target_autopilot.apis import APIS, CLASSIC, ORTTO, setting_problems
+from target_autopilot.apis import APIS, CLASSIC, ORTTO, ORTTO_REGIONS, default_url, setting_problems
 
 DEFAULT_API_URL = CLASSIC.url
 LIST_ASSIGNMENTS = ("auto", "bulk", "per_contact")
@@ -44,10 +44,19 @@ SCHEMA = th.PropertiesList(
         "api_url",
         th.StringType,
         description=(
-            f"Base URL of the API. Default: {CLASSIC.url} (classic), {ORTTO.url} (ortto; AU "
-            "instances use https://api.au.ap3api.com/v1, EU ones https://api.eu.ap3api.com/v1). "
-            "`http://` is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), e.g. the "
-            "local sandbox."
+            f"Base URL of the API; when set, it wins over `ortto_region`. Default: {CLASSIC.url} "
+            "(classic), the host of `ortto_region` (ortto). `http://` is accepted only for loopback "
+            "hosts (127.0.0.0/8, ::1, localhost), e.g. the local sandbox."
+        ),
+    ),
+    th.Property(
+        "ortto_region",
+        th.StringType(allowed_values=list(ORTTO_REGIONS)),
+        default="default",
+        description=(
+            f"api: ortto only. The region of your Ortto instance, which picks the host: default "
+            f"({ORTTO_REGIONS['default']}), au ({ORTTO_REGIONS['au']}) or eu ({ORTTO_REGIONS['eu']}). "
+            "A key works only against its own region's host."
         ),
     ),
     th.Property(
@@ -284,7 +293,7 @@ class Settings:
         return cls(
             api_key=config["api_key"],
             api=api.name,
-            api_url=str(config.get("api_url") or api.url).rstrip("/"),
+            api_url=str(config.get("api_url") or default_url(api, config)).rstrip("/"),
             field_mapping=dict(config.get("field_mapping") or {}),
             segments=dict(config.get("segments") or {}),
             segment_property=config.get("segment_property") or None,

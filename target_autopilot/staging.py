@@ -143,6 +143,10 @@ class Staging:
         )
         self._db.executemany("INSERT OR REPLACE INTO held (email, fields) VALUES (?, ?)", rows)
 
+    def unhold(self, title: str) -> None:
+        """Forget the members recorded for a list (they were read through a filter that did not work)."""
+        self._db.execute("DELETE FROM present WHERE list = ?", (title,))
+
     def mark_unchanged(self) -> None:
         """Flag the profiles whose every field Autopilot already stores with an equal value."""
         self._db.execute(

@@ -10,23 +10,21 @@ instead and skip the whole pipeline.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request
 
-from target_autopilot.sandbox.classic.store import Store, StoreClosedError
-from target_autopilot.sandbox.classic.surface import ClassicSurface, error_answer
-from target_autopilot.sandbox.config import SandboxConfig, with_changes
+from target_autopilot.sandbox.classic.store import StoreClosedError
+from target_autopilot.sandbox.classic.surface import error_answer
+from target_autopilot.sandbox.config import SandboxConfig
 from target_autopilot.sandbox.control import ControlApi
-from target_autopilot.sandbox.faults import Chaos, Fault
-from target_autopilot.sandbox.ortto.store import OrttoStore, OrttoStoreClosedError
-from target_autopilot.sandbox.ortto.surface import OrttoSurface
-from target_autopilot.sandbox.ratelimit import RateLimiter
+from target_autopilot.sandbox.faults import Fault
+from target_autopilot.sandbox.ortto.store import OrttoStoreClosedError
 from target_autopilot.sandbox.routing import Match, find_route, raw_segments
-from target_autopilot.sandbox.stats import RequestRecord, Stats, timestamp
+from target_autopilot.sandbox.state import SandboxState
+from target_autopilot.sandbox.stats import RequestRecord, timestamp
 from target_autopilot.sandbox.surface import Answer, Surface
 
 if TYPE_CHECKING:
@@ -39,52 +37,11 @@ log = logging.getLogger(__name__)
 
 
 class SandboxApp:
-    """The sandbox's state and WSGI entry point; one instance per running server."""
+    """The WSGI entry point of one running server: the control API, or the API pipeline."""
 
     def __init__(self, config: SandboxConfig) -> None:
-        self._config = config
-        self._config_lock = threading.Lock()
-        self.store = Store(config.db)
-        self.ortto_store = OrttoStore(config.db)
-        self.classic = ClassicSurface(config, self.store)
-        self.ortto = OrttoSurface(config, self.ortto_store)
-        # Every account once, Classic keys first: how the dump and the page number them.
-        self.account_ids = list(
-            dict.fromkeys([*self.classic.accounts.values(), *self.ortto.accounts.values()])
-        )
-        self.limiter = RateLimiter()
-        self.chaos = Chaos(config.seed)
-        self.stats = Stats()
-        self.control = ControlApi(self)
-
-    @property
-    def config(self) -> SandboxConfig:
-        """The settings in force now."""
-        return self._config
-
-    def reconfigure(self, changes: Mapping[str, object]) -> SandboxConfig:
-        """Change settings at run time (a new seed restarts the fault sequence)."""
-        with self._config_lock:
-            updated = with_changes(self._config, changes)
-            if "seed" in changes:
-                self.chaos.reseed(updated.seed)
-            self._config = updated
-            return updated
-
-    def reset(self) -> None:
-        """Forget all data, statistics, rate-limit windows and bans; restart the fault sequence."""
-        with self.store.transaction() as tx:
-            tx.clear()
-        self.ortto_store.clear()
-        self.stats.reset()
-        self.limiter.reset()
-        self.ortto.ban.reset()
-        self.chaos.reseed(self.config.seed)
-
-    def close(self) -> None:
-        """Close both stores (the server has stopped)."""
-        self.store.close()
-        self.ortto_store.close()
+        self.state = SandboxState(config)
+        self.control = ControlApi(self.state)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         segments = raw_segments(environ)
@@ -105,26 +62,30 @@ class SandboxApp:
 
     def _surface(self, request: Request, segments: list[str]) -> tuple[Surface, Match]:
         """Ortto for its paths, and for unknown paths asked with its key header alone."""
-        match = find_route(self.ortto.routes, segments)
+        match = find_route(self.state.ortto.routes, segments)
         headers = request.headers
         if match.route is not None or ("X-Api-Key" in headers and "autopilotapikey" not in headers):
-            return self.ortto, match
-        return self.classic, find_route(self.classic.routes, segments)
+            return self.state.ortto, match
+        return self.state.classic, find_route(self.state.classic.routes, segments)
 
     def _api_request(self, request: Request, segments: list[str]) -> Answer:
         started = time.perf_counter()
-        config = self.config
+        config = self.state.config
         surface, match = self._surface(request, segments)
         client = request.remote_addr or ""
         key = request.headers.get(surface.key_header)
         account = None if key is None else surface.accounts.get(key)
+        if account is not None:
+            self.state.runs.note(
+                account, surface.name, config.run_gap_seconds, lambda: self.state.members(account)
+            )
         answer, fault = self._answer(surface, request, match, key, account, config, client)
         surface.answered(client, answer.status, config, time.monotonic())
         if answer.drop:
             request.environ[DROP_CONNECTION] = True
         if answer.batch_size is not None:
-            self.stats.bulk(answer.batch_size, surface.batch_stat)
-        self.stats.record(
+            self.state.stats.bulk(answer.batch_size, surface.batch_stat)
+        self.state.stats.record(
             RequestRecord(
                 at=timestamp(),
                 account=account,
@@ -157,17 +118,17 @@ class SandboxApp:
         if account is None:
             return surface.wrong_key(), None
         limited = surface.limiter_key(account)
-        in_window = self.limiter.admit(limited, surface.rate_limit(config), time.monotonic())
+        in_window = self.state.limiter.admit(limited, surface.rate_limit(config), time.monotonic())
         if in_window is None:
-            self.stats.rate_limited()
+            self.state.stats.rate_limited()
             return surface.too_many(config), None
-        self.stats.admitted(limited, in_window)
-        delay = self.chaos.delay_seconds(config)
+        self.state.stats.admitted(limited, in_window)
+        delay = self.state.chaos.delay_seconds(config)
         if delay:
             time.sleep(delay)
-        fault = self.chaos.fault(config)
+        fault = self.state.chaos.fault(config)
         if fault is not None:
-            self.stats.fault(fault.kind, after_apply=fault.after_apply)
+            self.state.stats.fault(fault.kind, after_apply=fault.after_apply)
             if fault.after_apply:
                 surface.dispatch(request, match, account, config)
             return self._fault_answer(surface, fault, config), fault

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -13,7 +14,9 @@ from target_autopilot.sandbox.config import (
     SandboxConfig,
     parse_fault_kinds,
 )
-from target_autopilot.sandbox.server import Sandbox, SandboxControl
+from target_autopilot.sandbox.exposure import TOKEN_ENV, is_loopback
+from target_autopilot.sandbox.guard import TOKEN_HEADER
+from target_autopilot.sandbox.server import Sandbox, SandboxControl, SandboxError
 
 DEFAULT_PORT = 8787
 _DEFAULTS = SandboxConfig()
@@ -57,7 +60,13 @@ def serve_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     add = parser.add_argument
-    add("--host", default=_DEFAULTS.host, help="interface to listen on")
+    add("--host", default=_DEFAULTS.host, help="interface to listen on; any but loopback needs "
+        "--control-token and keys of your own (--api-key)")  # fmt: skip
+    add("--control-token", metavar="TOKEN",
+        help="secret that every request to /_sandbox/ (control API and pages) must carry, in the "
+        f"{TOKEN_HEADER} header or through the login page's cookie (default: the {TOKEN_ENV} "
+        "environment variable, which keeps it out of the process list; none: /_sandbox/ is open, "
+        "loopback only)")  # fmt: skip
     add("--port", type=int, default=DEFAULT_PORT, help="TCP port (0 picks a free one)")
     add("--api-key", dest="api_keys", action="append", metavar="KEY",
         help="accepted API key, repeatable; each key is its own isolated account "
@@ -94,12 +103,22 @@ def serve_parser() -> argparse.ArgumentParser:
     add("--bulk-partial-failure", choices=("reject-batch", "skip-item"),
         default=_DEFAULTS.bulk_partial_failure,
         help="a bad item in POST /contacts fails the whole request (400), or is left out")  # fmt: skip
+    add("--run-gap-seconds", type=float, default=_DEFAULTS.run_gap_seconds, metavar="S",
+        help="a pause longer than this between an account's API requests ends a run, for the "
+        "pages' runs (who joined and who left each list and tag)")  # fmt: skip
     add("--refuse", action="append", metavar="ENDPOINT",
         help="answer every request to this endpoint with 403, repeatable, e.g. "
         "'DELETE /v1/list/{list_id}/contact/{contact}' (default: none)")  # fmt: skip
     _add_ortto_options(parser.add_argument_group(
         "Ortto (today's Autopilot)",
-        "Ortto's own keys, limits and a switch for each point its reference leaves OPEN. Audiences "
+        "Ortto's own keys, limits and a switch for each point its reference leaves OPEN. RECORDED "
+        "(answers of a real account, phpdevkits/ortto-sdk fixtures, and the defaults here): tags as "
+        "u4s::t integer ids counted per tag type (an account tag 'My organization' sits beside the "
+        "person tags), the $u4s::is tag filter, 'Object not found' for an unknown field id, "
+        "'Unknown operation' for an unknown operator, tags/get and custom-field/get item keys, "
+        "person/get leaving unset fields out and its end-of-pages and bad-cursor answers, the "
+        "suppression answers of merge, subscribe echoing a non-member. Everything else, and every "
+        "non-default switch position, is a reading of the docs. Audiences "
         "have no public create endpoint: make them with POST /_sandbox/ortto/audiences "
         '{"name", "tag"} (members: the holders of the tag); suppressed emails with POST '
         '/_sandbox/ortto/suppressed {"email"}.',
@@ -123,11 +142,14 @@ def _add_ortto_options(group: argparse._ArgumentGroup) -> None:
         "whole request (nothing applied). All invalid is a 400 either way")  # fmt: skip
     add("--ortto-people-order", choices=("request", "shuffled"), default=_DEFAULTS.ortto_people_order,
         help="order of the merge answer's people: as in the request, or shuffled (seeded)")  # fmt: skip
-    add("--ortto-tag-filter", choices=("set-contains", "tag-id", "none"),
+    add("--ortto-tag-filter", choices=("u4s-is", "set-contains", "tag-id", "none", "ignored"),
         default=_DEFAULTS.ortto_tag_filter,
-        help='person/get filter selecting a tag\'s holders: {"$str::set_contains": {"field_id": '
-        '"tags", "value": NAME}}, {"$id_set_is": {"field_id": "u4s::t", "value": TAG_ID}}, or none '
-        "(400: read holders through an audience)")  # fmt: skip
+        help='the one person/get filter that selects a tag\'s holders: u4s-is is the RECORDED one, '
+        '{"$u4s::is": {"field_id": "u4s::t", "value": TAG_ID}} (integer id); set-contains '
+        '{"$str::set_contains": {"field_id": "tags", "value": NAME}} and tag-id {"$id_set_is": '
+        '{"field_id": "u4s::t", "value": TAG_ID}} are readings of the docs; none takes no tag filter; '
+        "ignored takes the recorded one but answers everyone. A tag operator not taken is the "
+        'recorded 400 "Unknown operation"')  # fmt: skip
     add("--ortto-async", choices=("queued", "applied"), default=_DEFAULTS.ortto_async,
         help='merge with "async": true is answered {"status": "queued", "people": []} before the '
         "change is applied (after --ortto-async-delay-ms), or answered as a sync merge")  # fmt: skip
@@ -146,6 +168,9 @@ def show_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="sandbox root URL")
+    parser.add_argument("--control-token", metavar="TOKEN",
+        help=f"the sandbox's control token, if it has one (default: the {TOKEN_ENV} "
+        "environment variable)")  # fmt: skip
     return parser
 
 
@@ -156,7 +181,13 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
     if options["ortto_api_keys"] is not None:
         options["ortto_api_keys"] = tuple(options["ortto_api_keys"])
     options["refuse"] = tuple(options["refuse"] or ())
+    options["control_token"] = _control_token(args)
     return SandboxConfig(**options)
+
+
+def _control_token(args: argparse.Namespace) -> str | None:
+    token: str | None = args.control_token
+    return os.environ.get(TOKEN_ENV) if token is None else token
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -170,7 +201,7 @@ def serve(args: argparse.Namespace) -> int:
         print(
             f"Autopilot sandbox: API {sandbox.base_url} ({len(config.api_keys)} Classic and "
             f"{len(config.ortto_keys)} Ortto API key(s)), "
-            f"control {sandbox.url}/_sandbox/. Ctrl-C stops.",
+            f"control {sandbox.url}/_sandbox/. {_exposure(config)}. Ctrl-C stops.",
             flush=True,
         )
         try:
@@ -180,12 +211,27 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exposure(config: SandboxConfig) -> str:
+    """Where it listens and whether /_sandbox/ is protected (never the token itself)."""
+    where = (
+        f"Listening on {config.host} (loopback only)"
+        if is_loopback(config.host)
+        else f"Listening on {config.host or 'every interface'}, reachable from other machines"
+    )
+    if config.control_token is None:
+        return f"{where}; control API open (no --control-token)"
+    return f"{where}; control API protected by the control token"
+
+
 def show(args: argparse.Namespace) -> int:
     """Print every account's lists and Ortto tags with member and holder counts."""
     try:
-        dump = SandboxControl(args.url).dump()
+        dump = SandboxControl(args.url, control_token=_control_token(args)).dump()
     except OSError as error:
         print(f"autopilot-sandbox: no sandbox at {args.url}: {error}", file=sys.stderr)
+        return 1
+    except SandboxError as error:
+        print(f"autopilot-sandbox: {error}", file=sys.stderr)
         return 1
     for account in dump["accounts"]:
         print(

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from target_autopilot.sandbox.exposure import DEFAULT_API_KEY, check_exposure
+
 FAULT_KINDS = ("500", "502", "503", "drop", "429")
 DEFAULT_FAULT_KINDS = ("500", "502", "503", "drop")
 SWITCH_CHOICES: dict[str, tuple[str, ...]] = {
@@ -18,11 +20,11 @@ SWITCH_CHOICES: dict[str, tuple[str, ...]] = {
     "ortto_ban": ("on", "off"),
     "ortto_mixed_batch": ("per-person", "reject"),
     "ortto_people_order": ("request", "shuffled"),
-    "ortto_tag_filter": ("set-contains", "tag-id", "none"),
+    "ortto_tag_filter": ("u4s-is", "set-contains", "tag-id", "none", "ignored"),
     "ortto_async": ("queued", "applied"),
 }
 # Fixed when the server starts: changing them would mean a new server.
-STARTUP_ONLY = frozenset({"host", "port", "api_keys", "ortto_api_keys", "db"})
+STARTUP_ONLY = frozenset({"host", "port", "api_keys", "ortto_api_keys", "db", "control_token"})
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class SandboxConfig:
 
     host: str = "127.0.0.1"
     port: int = 0  # 0 picks a free port; the CLI's default is 8787
-    api_keys: tuple[str, ...] = ("sandbox-key",)
+    api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
     db: str | None = None
     rate_limit: int = 5
     retry_after: bool = False
@@ -54,11 +56,14 @@ class SandboxConfig:
     ortto_ban: Literal["on", "off"] = "on"
     ortto_mixed_batch: Literal["per-person", "reject"] = "per-person"
     ortto_people_order: Literal["request", "shuffled"] = "request"
-    ortto_tag_filter: Literal["set-contains", "tag-id", "none"] = "set-contains"
+    ortto_tag_filter: Literal["u4s-is", "set-contains", "tag-id", "none", "ignored"] = "u4s-is"
     ortto_async: Literal["queued", "applied"] = "queued"
     ortto_async_delay_ms: float = 200.0
     ortto_field_limit: int = 100
     refuse: tuple[str, ...] = ()  # endpoints ("DELETE /v1/list/{list_id}/contact/{contact}") answered 403
+    run_gap_seconds: float = 5.0  # an account's pause longer than this ends a run (the pages' runs)
+    # Requests to /_sandbox/ must carry it (header or login cookie); needed to listen beyond loopback.
+    control_token: str | None = None
 
     def __post_init__(self) -> None:
         check(self)
@@ -69,9 +74,10 @@ class SandboxConfig:
         return self.api_keys if self.ortto_api_keys is None else self.ortto_api_keys
 
     def to_json(self) -> dict[str, object]:
-        """The settings as a JSON-ready dict (API keys omitted: the control API is unauthenticated)."""
+        """The settings as a JSON-ready dict (API keys and the control token omitted: secrets)."""
         data = dataclasses.asdict(self)
-        del data["api_keys"], data["ortto_api_keys"]
+        del data["api_keys"], data["ortto_api_keys"], data["control_token"]
+        data["control_protected"] = self.control_token is not None
         data["fault_kinds"] = list(self.fault_kinds)
         data["refuse"] = list(self.refuse)
         data["accounts"] = len(self.api_keys)
@@ -84,12 +90,13 @@ def check(config: SandboxConfig) -> None:
     keys = config.api_keys + config.ortto_keys
     if not keys or any(not key for key in keys):
         raise ValueError("api_keys: at least one non-empty API key is needed")
+    check_exposure(config.host, config.control_token, keys)
     for name in ("rate_limit", "ortto_rate_limit"):
         if getattr(config, name) < 0:
             raise ValueError(f"{name}: must be 0 (off) or more")
     if config.ortto_field_limit < 1:
         raise ValueError("ortto_field_limit: must be 1 or more")
-    for name in ("latency_ms", "latency_jitter_ms", "spike_ms", "ortto_async_delay_ms"):
+    for name in ("latency_ms", "latency_jitter_ms", "spike_ms", "ortto_async_delay_ms", "run_gap_seconds"):
         if getattr(config, name) < 0:
             raise ValueError(f"{name}: must be 0 or more")
     for name in ("spike_rate", "fault_rate", "fault_after_apply"):

@@ -59,6 +59,14 @@ def page_of(items: Sequence[T], number: int, query: str) -> tuple[Sequence[T], s
     return shown, f'<p class="pager">{" · ".join(around)}</p>'
 
 
+def some_of(texts: Sequence[str], shown: int = 20) -> str:
+    """How many, then the first `shown` of them: "3: a, b, c"; "0" for none."""
+    if not texts:
+        return "0"
+    more = len(texts) - shown
+    return f"{len(texts)}: {esc(', '.join(texts[:shown]))}" + (f" and {more} more" if more > 0 else "")
+
+
 def layout(title: str, body: str, *, refresh: bool = False) -> str:
     """A whole page."""
     meta = '<meta http-equiv="refresh" content="5">' if refresh else ""

@@ -26,9 +26,9 @@ from typing import Any
 
 from target_autopilot.sandbox.app import SandboxApp
 from target_autopilot.sandbox.config import SandboxConfig, account_id_for
+from target_autopilot.sandbox.exposure import DEFAULT_API_KEY
+from target_autopilot.sandbox.guard import TOKEN_HEADER
 from target_autopilot.sandbox.serving import SandboxServer
-
-DEFAULT_API_KEY = "sandbox-key"
 
 
 class SandboxError(RuntimeError):
@@ -36,11 +36,13 @@ class SandboxError(RuntimeError):
 
 
 class SandboxControl:
-    """A client of the control API (`/_sandbox/...`) of a sandbox at `url` (e.g. http://127.0.0.1:8787)."""
+    """A client of the control API (`/_sandbox/...`) of a sandbox at `url` (e.g. http://127.0.0.1:8787);
+    `control_token` is the one the sandbox was started with, if any."""
 
-    def __init__(self, url: str, api_key: str = DEFAULT_API_KEY) -> None:
+    def __init__(self, url: str, api_key: str = DEFAULT_API_KEY, control_token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.api_key = api_key
+        self.control_token = control_token
 
     @property
     def base_url(self) -> str:
@@ -122,6 +124,11 @@ class SandboxControl:
         body = {"name": name, "tag": tag, "account": account}
         return str(self._object("POST", "ortto/audiences", body)["audience_id"])
 
+    def add_account_tag(self, name: str, count: int = 0, account: int = 0) -> int:
+        """An Ortto account (organization) tag; its integer id is counted apart from person tags."""
+        body = {"name": name, "count": count, "account": account}
+        return int(self._object("POST", "ortto/account-tags", body)["tag_id"])
+
     def suppress(self, email: str, account: int = 0) -> None:
         """Put an email on the account's Ortto suppression list."""
         self._call("POST", "ortto/suppressed", {"email": email, "account": account})
@@ -157,7 +164,10 @@ class SandboxControl:
             f"{self.url}/_sandbox/{path}",
             data=data,
             method=method,
-            headers={"Content-Type": "application/json"},
+            headers={
+                "Content-Type": "application/json",
+                **({TOKEN_HEADER: self.control_token} if self.control_token else {}),
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
@@ -174,7 +184,8 @@ class Sandbox(SandboxControl):
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.settings = config or SandboxConfig()
-        super().__init__("", (self.settings.api_keys + self.settings.ortto_keys)[0])
+        keys = self.settings.api_keys + self.settings.ortto_keys
+        super().__init__("", keys[0], self.settings.control_token)
         self._server: SandboxServer | None = None
         self._app: SandboxApp | None = None
         self._thread: threading.Thread | None = None
@@ -200,14 +211,14 @@ class Sandbox(SandboxControl):
             return
         self._server.stop(timeout)
         self._thread.join()
-        self._app.close()
+        self._app.state.close()
         self._server = self._app = self._thread = None
 
     def restart(self) -> None:
         """Stop and start again on the same port, with the settings in force (and the same db)."""
         if self._server is None or self._app is None:
             raise SandboxError("the sandbox is not running")
-        self.settings = dataclasses.replace(self._app.config, port=self._server.port)
+        self.settings = dataclasses.replace(self._app.state.config, port=self._server.port)
         self.stop()
         self.start()
 

@@ -21,7 +21,7 @@ DEFAULTS = {
     "ortto_ban": "on",
     "ortto_mixed_batch": "per-person",
     "ortto_people_order": "request",
-    "ortto_tag_filter": "set-contains",
+    "ortto_tag_filter": "u4s-is",
     "ortto_async": "queued",
     "ortto_field_limit": 100,
 }

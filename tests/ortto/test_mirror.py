@@ -1,17 +1,15 @@
 """Mirror, dry run and change detection on Ortto: a leaver's tag is unset after the tag's holders are read,
-whichever filter syntax the API takes for "has tag X"; unchanged people are not merged again."""
+by the recorded "has tag X" filter; unchanged people are not merged again. Every other position of the
+tag-filter switch: test_tag_holders.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from target_autopilot.sandbox import Sandbox
 from tests.ortto.conftest import merges, ortto_config
 from tests.target.support import RunTarget, record, schema
 
-FILTERS = [{"ortto_tag_filter": position} for position in ("set-contains", "tag-id", "none")]
 MAPPING = {"Score": "score"}
 SCHEMA = {"email": {"type": ["string"]}, "first_name": {"type": ["string"]}, "score": {"type": ["number"]}}
 
@@ -28,7 +26,6 @@ def people(count: int, changed: str = "") -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("sandbox", FILTERS, indirect=True, ids=lambda s: s["ortto_tag_filter"])
 def test_mirror_unsets_leavers_tags_after_a_dry_run_that_writes_nothing(
     sandbox: Sandbox, run_target: RunTarget
 ) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from target_autopilot.sandbox import Sandbox
-from target_autopilot.sandbox.classic.store import Contact, ContactList, Store, StoreClosedError
+from target_autopilot.sandbox.classic.records import Contact, ContactList
+from target_autopilot.sandbox.classic.store import Store, StoreClosedError
 
 from .conftest import Api
 

@@ -130,6 +130,7 @@ def run_cli(
         timeout=timeout,
         check=False,
         cwd=workdir,
-        env={**os.environ, **(env or {})},
+        # Each test's runs share their own cache (Ortto's bad-answer ledger), not the user's.
+        env={**os.environ, "XDG_CACHE_HOME": str(workdir / ".cache"), **(env or {})},
     )
     return Run(done.returncode, done.stdout, done.stderr, rejected, report, full)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from target_autopilot.sandbox.classic.contacts import ContactError, parse_contact
 from target_autopilot.sandbox.classic.errors import ApiError, bad_request, not_found
-from target_autopilot.sandbox.classic.store import Contact, ContactList, Store, Transaction
+from target_autopilot.sandbox.classic.records import Contact, ContactList
+from target_autopilot.sandbox.classic.store import Store, Transaction
 from target_autopilot.sandbox.classic.upsert import LIST_NOT_FOUND, Upserter, new_uuid, now_iso
 from target_autopilot.sandbox.config import SandboxConfig
 from target_autopilot.sandbox.routing import Route

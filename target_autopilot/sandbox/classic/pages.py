@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from target_autopilot.sandbox.classic.store import Contact, Transaction
-from target_autopilot.sandbox.markup import esc, link, page_of, search_form, segment, table
+from target_autopilot.sandbox.classic.records import Contact
+from target_autopilot.sandbox.classic.store import Transaction
+from target_autopilot.sandbox.markup import esc, link, page_of, search_form, segment, some_of, table
+from target_autopilot.sandbox.runs import Change
 
 NAME_FIELDS = ("FirstName", "LastName")
 
@@ -40,6 +42,36 @@ def members_page(
     headers = ["Email", *NAME_FIELDS, *names]
     body = search_form(query) + table(headers, rows, "No members.", "members") + pager
     return f"List {found.title}", body
+
+
+def contacts_section(tx: Transaction, account: str, base: str, query: str, number: int) -> str:
+    """Every contact of the account, in a list or not, searchable by email, each a link to its page."""
+    contacts = tx.all_contacts(account)
+    matching = [contact for contact in contacts if query.lower() in contact.email.lower()]
+    shown, pager = page_of(matching, number, query)
+    lists = tx.lists_of(account, [c.contact_id for c in shown])
+    titles = {item.list_id: item.title for item in tx.lists(account)}
+    rows = [
+        [link(f"{base}/contacts/{segment(c.contact_id)}", c.email)]
+        + [esc(c.fields.get(name, "")) for name in NAME_FIELDS]
+        + [esc(", ".join(titles[list_id] for list_id in lists[c.contact_id])) or "none"]
+        for c in shown
+    ]
+    headers = ["Email", *NAME_FIELDS, "Lists"]
+    body = table(headers, rows, "No contacts.", "classic-contacts") + pager
+    return f"<h2>Classic: {len(contacts)} contacts</h2>" + body
+
+
+def change_row(tx: Transaction, account: str, change: Change) -> list[str]:
+    """A run's change to a list: its title, who joined, who left (by email; a deleted contact by id)."""
+    found = tx.get_list(account, change.key)
+
+    def emails(ids: list[str]) -> list[str]:
+        contacts = [(contact_id, tx.find_contact(account, contact_id)) for contact_id in ids]
+        return sorted(contact.email if contact else contact_id for contact_id, contact in contacts)
+
+    title = f"list {found.title if found else change.key}"
+    return [esc(title), some_of(emails(change.joined)), some_of(emails(change.left))]
 
 
 def contact_page(tx: Transaction, account: str, base: str, contact_id: str) -> tuple[str, str] | None:

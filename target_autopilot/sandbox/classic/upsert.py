@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 
 from target_autopilot.sandbox.classic.contacts import ContactWrite, CustomValue
 from target_autopilot.sandbox.classic.errors import ApiError, bad_request, not_found
-from target_autopilot.sandbox.classic.store import Contact, Transaction
+from target_autopilot.sandbox.classic.records import Contact
+from target_autopilot.sandbox.classic.store import Transaction
 from target_autopilot.sandbox.config import SandboxConfig
 
 LIST_NOT_FOUND = "List could not be found."

@@ -116,7 +116,7 @@ class OrttoApi:
         """POST /v1/person/get: people, filtered, by audience, paged."""
         body = call.json()
         with self.store.transaction(call.account) as data:
-            return 200, get_people(data, body, call.config.ortto_tag_filter)
+            return 200, get_people(data, call.account, body, call.config.ortto_tag_filter)
 
     def get_fields(self, call: OrttoCall) -> tuple[int, Body]:
         """POST /v1/person/custom-field/get: every custom person field."""
@@ -172,13 +172,13 @@ class OrttoApi:
 
 
 def _field_json(custom: CustomField) -> dict[str, object]:
-    return {
-        "field": {
-            "id": custom.field_id,
-            "name": custom.name,
-            "display_type": custom.display_type,
-            "liquid_name": f"people.custom.{custom.field_id.split(':')[-1].replace('-', '_')}",
-            "dic_items": list(custom.values) or None,
-        },
-        "tracked_value": custom.track_changes,
+    """A custom field as recorded: `dic_items` only on select fields."""
+    inner: dict[str, object] = {
+        "id": custom.field_id,
+        "name": custom.name,
+        "display_type": custom.display_type,
+        "liquid_name": f"people.custom.{custom.field_id.split(':')[-1]}",
     }
+    if custom.values:
+        inner["dic_items"] = list(custom.values)
+    return {"field": inner, "tracked_value": custom.track_changes}

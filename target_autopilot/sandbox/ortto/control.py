@@ -9,7 +9,7 @@ from target_autopilot.sandbox.ortto.store import Audience, OrttoAccount, new_id,
 
 
 def ortto_view(data: OrttoAccount) -> dict[str, object]:
-    """People, tags (with holders' emails), custom fields, audiences and suppressed emails."""
+    """People, tags (with holders' emails), account tags, custom fields, audiences, suppressed emails."""
     people = data.people
     return {
         "people": [
@@ -29,6 +29,9 @@ def ortto_view(data: OrttoAccount) -> dict[str, object]:
                 "holders": [str(people[pid].fields.get(EMAIL, "")) for pid in tag.holders],
             }
             for tag in data.tags.values()
+        ],
+        "account_tags": [
+            {"tag_id": tag.tag_id, "name": tag.name, "count": tag.count} for tag in data.account_tags.values()
         ],
         "custom_fields": [custom.to_json() for custom in data.fields.values()],
         "audiences": [
@@ -56,3 +59,12 @@ def add_suppressed(data: OrttoAccount, body: dict[str, Any]) -> dict[str, object
         raise ValueError('Send {"email": ..., "account": 0}.')
     data.suppress(email)
     return {"suppressed": email.lower()}
+
+
+def add_account_tag(data: OrttoAccount, body: dict[str, Any]) -> dict[str, object]:
+    """An account (organization) tag held by `count` accounts; its id is counted apart from person tags."""
+    name, count = body.get("name"), body.get("count", 0)
+    if not isinstance(name, str) or not name or not isinstance(count, int) or count < 0:
+        raise ValueError('Send {"name": ..., "count": 0, "account": 0}.')
+    tag = data.add_account_tag(name, count)
+    return {"tag_id": tag.tag_id, "name": tag.name, "count": tag.count}

@@ -10,10 +10,11 @@ TEXT_MAX = 4000
 EMAIL = "str::email"
 EXTERNAL_ID = "str::ei"
 PERSON_ID = "str::person_id"
-READ_ONLY = frozenset({"tags", "u4s::t", "idt::o"})
+TAG_IDS = "u4s::t"  # a person's tags: a list of integer tag ids (there is no field `tags`)
+READ_ONLY = frozenset({TAG_IDS, "idt::o"})
 BUILT_IN = frozenset(
     {
-        "str::first", "str::last", EMAIL, EXTERNAL_ID, "str::postal", "str::language",
+        "str::first", "str::last", "str::name", EMAIL, EXTERNAL_ID, "str::postal", "str::language",
         "phn::phone", "geo::city", "geo::region", "geo::country", "dtz::b",
         "bol::gdpr", "bol::p", "bol::sp", "str::u-ctx", "str::s-ctx", "str::soi-ctx", "str::soo-ctx",
         "str::fcm_ios_token", "str::apn_ios_token", "str::android_token",

@@ -116,7 +116,7 @@ def _field_error(account: OrttoAccount, merge: Merge, field_id: str, value: obje
         return None if ok else "str::person_id is only accepted as a 24-hex id, merging by it alone"
     custom = account.fields.get(field_id)
     if field_id not in BUILT_IN and custom is None:
-        return f"failed to validate field {field_id} in schema: Object not found"
+        return f"failed to validate field {field_id} in schema: {field_id}: Object not found"
     return None if value is None else value_error(field_id, value, custom)
 
 

@@ -71,13 +71,18 @@ class Person:
 
 @dataclass
 class Tag:
-    """A tag: its holders' ids (in order of tagging) → whether each has email permission (`bol::p`)."""
+    """A person tag: its holders' ids (in order of tagging) → whether each has email permission (`bol::p`).
 
-    tag_id: str
+    Ids are small integers counted per tag type, as recorded: a person tag and an account tag can
+    both be 1.
+    """
+
+    tag_id: int
     name: str
     created_at: str
     holders: dict[str, bool] = field(default_factory=dict)
     subscribers: int = 0
+    last_used: str = ""
 
     def hold(self, person_id: str, subscribed: bool) -> None:
         """Add a holder, or note a holder's new permission."""
@@ -90,6 +95,20 @@ class Tag:
         """Remove a holder, if it was one."""
         if self.holders.pop(person_id, False):
             self.subscribers -= 1
+
+
+@dataclass(frozen=True)
+class AccountTag:
+    """An account (organization) tag: the sandbox keeps no accounts, only the tag and its count."""
+
+    tag_id: int
+    name: str
+    created_at: str
+    count: int = 0
+
+
+# Every recorded account held an account tag beside its person tags, both with id 1.
+FIRST_ACCOUNT_TAG = "My organization"
 
 
 @dataclass
@@ -116,6 +135,9 @@ class OrttoAccount:
         self._pending = pending
         self.people: dict[str, Person] = {}
         self.tags: dict[str, Tag] = {}
+        self.account_tags: dict[str, AccountTag] = {
+            FIRST_ACCOUNT_TAG: AccountTag(1, FIRST_ACCOUNT_TAG, now_iso())
+        }
         self.fields: dict[str, CustomField] = {}
         self.audiences: dict[str, Audience] = {}
         self.suppressed: set[str] = set()
@@ -151,6 +173,7 @@ class OrttoAccount:
         subscribed = bool(person.fields.get("bol::p"))
         for name in person.tags:
             self.tag(name).hold(person.person_id, subscribed)
+            self.tags[name].last_used = person.updated_at
         for name in untagged:
             if name in self.tags:
                 self.tags[name].release(person.person_id)
@@ -160,8 +183,23 @@ class OrttoAccount:
         """The tag with this name, created on first use."""
         tag = self.tags.get(name)
         if tag is None:
-            tag = self.tags[name] = Tag(new_id(), name, now_iso())
+            number = max((known.tag_id for known in self.tags.values()), default=0) + 1
+            tag = self.tags[name] = Tag(number, name, now_iso())
             self._persist("tag", name, {"tag_id": tag.tag_id, "name": name, "created_at": tag.created_at})
+        return tag
+
+    def tag_by_id(self, tag_id: object) -> Tag | None:
+        """The person tag with this integer id (never an account tag, whose ids overlap)."""
+        if not isinstance(tag_id, int) or isinstance(tag_id, bool):
+            return None
+        return next((tag for tag in self.tags.values() if tag.tag_id == tag_id), None)
+
+    def add_account_tag(self, name: str, count: int) -> AccountTag:
+        """Store an account tag (numbered among account tags only)."""
+        known = self.account_tags.get(name)
+        number = known.tag_id if known else max(t.tag_id for t in self.account_tags.values()) + 1
+        tag = self.account_tags[name] = AccountTag(number, name, now_iso(), count)
+        self._persist("account_tag", name, vars(tag))
         return tag
 
     def add_field(self, custom: CustomField) -> None:
@@ -184,7 +222,11 @@ class OrttoAccount:
         if kind == "person":
             self.save(Person(**data), None, [])
         elif kind == "tag":
+            if not isinstance(data["tag_id"], int):  # a file from before tag ids were integers
+                data = {**data, "tag_id": max((t.tag_id for t in self.tags.values()), default=0) + 1}
             self.tags[data["name"]] = Tag(**data)
+        elif kind == "account_tag":
+            self.account_tags[data["name"]] = AccountTag(**data)
         elif kind == "field":
             self.fields[data["field_id"]] = CustomField(**{**data, "values": tuple(data["values"])})
         elif kind == "audience":

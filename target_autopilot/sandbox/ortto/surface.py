@@ -85,6 +85,8 @@ class OrttoSurface(Surface):
         handler = self.api.routes.get((match.route.template, request.method))
         if handler is None:
             return error_answer(405, f"Method {request.method} not allowed")
+        if f"{request.method} {match.route.template}" in config.refuse:
+            return error_answer(403, "Forbidden (refused by the sandbox's `refuse` setting)")
         call = OrttoCall(account, request.get_data(), config)
         try:
             status, body = handler(call)

@@ -70,7 +70,7 @@ def ortto(shared_sandbox: Sandbox) -> Iterator[Ortto]:
     shared_sandbox.reset()
     defaults = {"ortto_rate_limit": 0, "ortto_ban": "off", "ortto_mixed_batch": "per-person"}
     shared_sandbox.configure(
-        **defaults, ortto_people_order="request", ortto_tag_filter="set-contains", ortto_async="queued",
+        **defaults, ortto_people_order="request", ortto_tag_filter="u4s-is", ortto_async="queued",
         fault_rate=0.0, seed=7, ortto_field_limit=100, ortto_async_delay_ms=200.0,
     )  # fmt: skip
     client = Ortto(shared_sandbox)

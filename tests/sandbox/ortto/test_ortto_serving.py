@@ -102,7 +102,8 @@ def test_help_documents_the_ortto_surface(capsys: pytest.CaptureFixture[str]) ->
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     documented = ["X-Api-Key", "/v1/person/merge", "try-in-seconds", "/_sandbox/ortto/audiences"]
-    documented += [f"(default: {value})" for value in ("per-person", "set-contains", "queued", "on")]
+    documented += [f"(default: {value})" for value in ("per-person", "u4s-is", "queued", "on")]
+    documented += ["RECORDED", "reading of the docs", '"$u4s::is"', "Object not found", "Unknown operation"]
     for item in documented:
         assert item in text
 

@@ -83,7 +83,12 @@ def test_tags_open_to_paged_searchable_holders_and_each_to_a_person(
     page = chromium.dom(person_url)
     fields = {row[0]: row[1] for row in page.rows("fields")}
     assert page.title == "Person p07@example.com"
-    assert (fields["str::last"], fields["int:cm:lifetime-value"], fields["bol::p"]) == (
+    last, ltv, permission = (
+        "Last name str::last",
+        "Lifetime value int:cm:lifetime-value",
+        "Email permission bol::p",
+    )
+    assert (fields[last], fields[ltv], fields[permission]) == (
         "Seven",
         "7.5",
         "True",
