@@ -46,6 +46,7 @@ SANDBOX_LOG = OUTPUT / "sandbox.log"
 PORT = 8787  # the port meltano.yml's dev environment points at
 API_KEY = "sandbox-key"
 RATE_LIMIT = 5  # requests per second, Autopilot's documented limit
+ORTTO_RATE_LIMIT = 10  # Ortto's smallest plan's
 
 
 def step(title: str) -> None:
@@ -106,13 +107,15 @@ def reasons(rejected: dict[str, int]) -> str:
 
 
 def print_summary(report: dict[str, Any]) -> None:
-    """The per-segment figures of the run report as a table, then the totals."""
+    """The per-segment figures of the run report as a table, then the totals; Ortto's in its words."""
     columns = [
         "records", "profiles", "upserted", "unchanged", "memberships_added", "memberships_present", "removed",
     ]  # fmt: skip
-    sizes = [7, 8, 8, 9, 5, 7, 7]
+    sizes = [7, 8, 8, 9, 6, 7, 7]
     width = max(len("Segment"), *(len(title) for title in report["segments"]))
-    print(f"{'Segment':<{width}}  records  profiles  upserted  unchanged  added  present  removed  rejected")
+    added, present = ("tagged", "holding") if report.get("api") == "ortto" else ("added", "present")
+    heads = f"records  profiles  upserted  unchanged  {added:>6}  {present:>7}  removed  rejected"
+    print(f"{'Segment':<{width}}  {heads}")
     for title, figures in report["segments"].items():
         numbers = "  ".join(f"{figures[column]:>{size}}" for column, size in zip(columns, sizes, strict=True))
         print(f"{title:<{width}}  {numbers}  {reasons(figures['rejected'])}")
@@ -121,7 +124,9 @@ def print_summary(report: dict[str, Any]) -> None:
         f"\nExport {report['status']} in {report['duration_seconds']:.1f} s: "
         f"{report['records']} records, {report['profiles']} distinct profiles, "
         f"rejected {reasons(report['rejected'])}.\n"
-        f"{requests['sent']} requests (list assignment: {report['list_assignment']}), "
+        f"{requests['sent']} requests"
+        + (f" (list assignment: {report['list_assignment']})" if report["list_assignment"] else "")
+        + ", "
         f"{requests['retries']} retries, {requests['throttled_429']} answered 429."
     )
 
@@ -149,7 +154,7 @@ def main() -> int:
     base_url = f"{root_url}/v1"
     step(f"Starting the Autopilot sandbox at {base_url} (log: {SANDBOX_LOG.relative_to(ROOT)})")
     serve = [str(BIN / "autopilot-sandbox"), "serve", "--port", str(port)]
-    serve += ["--rate-limit", str(RATE_LIMIT)]
+    serve += ["--rate-limit", str(RATE_LIMIT), "--ortto-rate-limit", str(ORTTO_RATE_LIMIT)]
     print("$ " + shlex.join([Path(serve[0]).name, *serve[1:]]), flush=True)
     with SANDBOX_LOG.open("wb") as log:
         server = subprocess.Popen(serve, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603

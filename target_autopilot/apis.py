@@ -32,6 +32,12 @@ def _ortto() -> type[Applier]:
     return OrttoApplier
 
 
+def _ortto_field_name(key: str) -> str:
+    from target_autopilot.ortto.fields import field_name  # noqa: PLC0415 - the API package imports settings
+
+    return field_name(key)
+
+
 @dataclass(frozen=True)
 class Api:
     """What differs between the APIs, as data."""
@@ -45,6 +51,13 @@ class Api:
     ban_after: int | None = None  # bad requests in 15 s that earn a ban (None: no such limiter)
     only: Mapping[str, Any] = field(default_factory=dict)  # settings of this API alone → their default
     refused_fields: Mapping[str, str] = field(default_factory=dict)  # field_mapping keys → why not
+    # The API's own words in logs and reports: what a segment becomes, the people in one, and the
+    # summary's "N added, M already present".
+    group: str = "list"
+    members: str = "members"
+    added: str = "memberships added"
+    present: str = "already present"
+    field_name: Callable[[str], str] = str  # a mapped key (`date--Signup--Date`) as the API names it
 
 
 CLASSIC = Api(
@@ -64,6 +77,11 @@ ORTTO = Api(
     slow_down=0.8,
     ban_after=15,
     only={"ortto_region": "default"},
+    group="tag",
+    members="holders",
+    added="tagged",
+    present="already tagged",
+    field_name=_ortto_field_name,
     refused_fields={
         "unsubscribed": "the Ortto path never sends consent (bol::p), so an export cannot change anyone's "
         "subscription: remove it from field_mapping"

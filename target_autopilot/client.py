@@ -14,12 +14,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import backoff
 import msgspec
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 from target_autopilot.errors import ApiUnavailable, AuthError, CertificateError
 from target_autopilot.ratelimit import BadRequestBudget, RateLimiter
@@ -29,6 +30,10 @@ logger = logging.getLogger("target_autopilot.client")
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 NOTICE_EVERY = 10.0  # seconds between two log lines about failures being retried
 DEFAULT_RETRY_AFTER = 1.0  # Autopilot counts requests per second; one window is enough to wait.
+# While nothing has answered, a refused connection or an unknown host is most likely a wrong api_url (or
+# the API is not running): retried this long, not retry_seconds. With the backoff's waits (at most 0.5,
+# 1, 2, 4, 8 s) the run ends at most about 15 s after the first failure.
+UNREACHABLE_SECONDS = 7.5
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,12 @@ class Stopped(Exception):
 
 
 class _Transient(RequestFailed):
-    """A failure the client retries by itself after a backoff."""
+    """A failure the client retries by itself after a backoff; `unreachable`: refused or unresolvable
+    before anything answered."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class _Throttled(Exception):
@@ -95,7 +105,13 @@ class RetryNotice:
             first, failures = self._last is None, self._unreported
             since = 0.0 if self._last is None else now - self._last
             self._last, self._unreported = now, 0
-        if first:
+        if first and getattr(failure, "unreachable", False):
+            logger.warning(
+                "%s failed (%s): nothing has answered yet, retrying for about 15 s before giving up",
+                label,
+                failure,
+            )
+        elif first:
             logger.warning(
                 "%s failed (%s): retrying it for up to %g s (retry_seconds) before giving up",
                 label,
@@ -166,9 +182,11 @@ class AutopilotClient:
         self.limiter = limiter
         self.bad_requests = bad_requests
         self.timeout = timeout
+        self.retry_seconds = retry_seconds
         self.counts = RequestCounts()
         self._api_key = api_key
         self._stopped = threading.Event()
+        self._unreachable_since: float | None = None
         self._session = requests.Session()
         self._session.headers.update(
             {
@@ -199,6 +217,7 @@ class AutopilotClient:
             max_time=retry_seconds,
             jitter=backoff.full_jitter,
             logger=None,
+            giveup=self._unreachable_too_long,
             on_backoff=RetryNotice(retry_seconds),
         )(throttled)
 
@@ -224,6 +243,8 @@ class AutopilotClient:
         try:
             answer: Answer = send(method, url, body, label)
         except _Transient as exc:
+            if exc.unreachable and self._unreachable_since is not None:
+                raise self._unreachable(exc) from None
             if not idempotent:
                 raise RequestFailed(str(exc)) from None
             raise self._unavailable(label, started, exc) from None
@@ -244,6 +265,23 @@ class AutopilotClient:
             f"{time.monotonic() - started:.0f} s (last failure: {exc}). The export stopped and "
             "no STATE was written: run it again once Autopilot answers; profiles already sent "
             "are updated in place, not duplicated."
+        )
+
+    def _unreachable_too_long(self, exc: Exception) -> bool:
+        """Give up on a refused or unresolvable API that has never answered after UNREACHABLE_SECONDS."""
+        if not getattr(exc, "unreachable", False) or self._unreachable_since is None:
+            return False
+        return time.monotonic() - self._unreachable_since >= min(UNREACHABLE_SECONDS, self.retry_seconds)
+
+    def _unreachable(self, exc: _Transient) -> ApiUnavailable:
+        self.counts.failed("given_up")
+        parts = urlsplit(self.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return ApiUnavailable(
+            f"Nothing answers at {parts.hostname} port {port} ({exc}): no request has been answered "
+            f"in the {time.monotonic() - (self._unreachable_since or 0):.0f} s since the first attempt. "
+            "Check api_url (a mistyped host, or nothing listening on that port, e.g. the sandbox not "
+            "started). Nothing was sent and no STATE was written."
         )
 
     def stop(self) -> None:
@@ -278,7 +316,10 @@ class AutopilotClient:
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.counts.failed("connection_errors")
             logger.debug("%s: %s, retrying", label, type(exc).__name__)
-            raise _Transient(f"{type(exc).__name__}{_errno(exc)}") from None
+            unreachable = self.counts.answered == 0 and _refused_or_unknown(exc)
+            if unreachable and self._unreachable_since is None:
+                self._unreachable_since = time.monotonic()
+            raise _Transient(f"{type(exc).__name__}{_errno(exc)}", unreachable=unreachable) from None
         if response.status_code == 429:
             self.counts.failed("throttled")
             wait = _retry_after(response.headers.get("Retry-After"), _try_in_seconds(response))
@@ -326,6 +367,12 @@ def _reason(exc: Exception) -> str:
     text = str(exc)
     start = text.rfind("SSLError(")
     return text[start:][:200] if start >= 0 else text[:200]
+
+
+def _refused_or_unknown(exc: requests.RequestException) -> bool:
+    """The connection was refused or the host name did not resolve (not a timeout)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError) and not isinstance(exc, requests.Timeout)
 
 
 def _errno(exc: Exception) -> str:

@@ -47,3 +47,15 @@ class Terminated(ExportError):
     def __init__(self, message: str, signum: int) -> None:
         super().__init__(message)
         self.exit_code = 128 + signum
+
+
+class TooManyDropped(ExportError):
+    """More of one field's values would be dropped than `max_dropped_fraction` allows."""
+
+
+class TooManyNewSegments(ExportError):
+    """The run would create more lists or tags than `max_new_segments` allows."""
+
+
+class DryRunVerdict(ExportError):
+    """A dry run found what would make the real run fail."""

@@ -7,17 +7,18 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from target_autopilot import apis, plan
+from target_autopilot import apis, guards, plan
 from target_autopilot.client import AutopilotClient
-from target_autopilot.errors import InputError, TooManyRejected
+from target_autopilot.errors import DryRunVerdict, ExportError, TooManyDropped, TooManyRejected
 from target_autopilot.fieldtypes import MappedField
-from target_autopilot.mapping import Contact, DroppedValue, Rejection, StreamMapping
+from target_autopilot.mapping import Contact, DroppedValue, StreamMapping
 from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report, plural
 from target_autopilot.runfiles import new_run_id
 from target_autopilot.settings import Settings
 from target_autopilot.staging import Staging
 from target_autopilot.synclog import SyncLog
+from target_autopilot.values import Rejection
 
 
 class Export:
@@ -29,7 +30,7 @@ class Export:
         self.staging = Staging()
         self.run_id = new_run_id()
         self.rejects = RejectedFile(settings.rejected_records_path, self.run_id)
-        self.report = Report()
+        self.report = Report(apis.api_of(settings))
         self.log = (
             SyncLog(settings.sync_log_path, self.run_id, settings.keep_run_files)
             if settings.sync_log_path
@@ -40,6 +41,9 @@ class Export:
         self._fields: set[MappedField] = set()
         self._activated: set[str] = set()
         self._titles_by_stream: dict[str, set[str]] = {}
+        self._mappings: list[StreamMapping] = []
+        self._dropped = guards.DroppedValues()
+        self._joined: set[str] = set()  # segment names that hold a separator character
 
     def open(self) -> None:
         """Create this run's files now: an unwritable path must stop the run before anything is sent."""
@@ -51,7 +55,19 @@ class Export:
     # Called by the target and the sinks while the input is read
 
     def register_stream(self, stream: str, schema: Mapping[str, Any], mapping: StreamMapping) -> None:
+        named = self.settings.segment_property is not None or stream in self.settings.segments
+        if not named and stream not in self._stream_properties:
+            group = apis.api_of(self.settings).group
+            self.logger.warning(
+                "The stream %r is not named in `segments`: its records go to a %s named %r. Name it in "
+                "segments (stream → %s name) to choose the name",
+                stream,
+                group,
+                stream,
+                group,
+            )
         self._stream_properties[stream] = set(schema.get("properties") or {})
+        self._mappings.append(mapping)
         self._fields |= {MappedField(spec.key, spec.source, stream) for spec in mapping.fields}
 
     def activate_version(self, stream: str) -> None:
@@ -71,6 +87,13 @@ class Export:
     def _titles_of(self, record: Mapping[str, Any], prop: str) -> list[str] | Rejection:
         value = record.get(prop)
         values = value if isinstance(value, list) else [value]
+        separator = self.settings.segment_separator
+        if separator is not None:
+            values = [
+                part
+                for item in values
+                for part in (item.split(separator) if isinstance(item, str) else [item])
+            ]
         if any(item is not None and not isinstance(item, str) for item in values):
             return Rejection(
                 "invalid_segment",
@@ -84,6 +107,8 @@ class Export:
             return Rejection(
                 "missing_segment", f"segment_property {prop!r} is empty, so the record has no list"
             )
+        if separator is None and len(self._joined) < 100:
+            self._joined.update(guards.joined_names(titles))
         return titles
 
     def reject(
@@ -111,11 +136,19 @@ class Export:
         self, stream: str, titles: list[str], dropped: DroppedValue, record: Any, email: str
     ) -> None:
         """Record a value left out of an exported contact."""
-        detail = {"property": dropped.source, "field": dropped.key, "value": dropped.value}
-        self.rejects.write(stream, "invalid_value", dropped.message, record, detail)
+        name = apis.api_of(self.settings).field_name(dropped.key)  # in the API's own terms
+        message = dropped.message.replace(f"→ {dropped.key}:", f"→ {name}:", 1)
+        detail = {"property": dropped.source, "field": name, "value": dropped.value}
+        self.rejects.write(stream, "invalid_value", message, record, detail)
         self.report.dropped(titles)
+        self._dropped.add(dropped.key, dropped.source, dropped.value)
         if self.log is not None:
-            self.log.dropped(email, titles, dropped.message)
+            self.log.dropped(email, titles, message)
+
+    def cut_value(self, stream: str, cut: DroppedValue, record: Any) -> None:
+        """Record a value exported cut to the API's limit (the person is exported)."""
+        detail = {"property": cut.source, "field": cut.key, "value": cut.value}
+        self.rejects.write(stream, "value_truncated", cut.message, record, detail)
 
     def stage(self, contact: Contact, titles: list[str], stream: str, record: str) -> None:
         """Stage a profile; past the limit in truncate mode, reject it instead."""
@@ -135,9 +168,11 @@ class Export:
     # Called once the input has ended
 
     def finish(self) -> None:
-        """Check the plan and apply it. Raises ExportError on failure."""
-        self._check_mapping_sources()
+        """Check the plan and apply it. Raises ExportError on failure; in a dry run, DryRunVerdict
+        when the real run would fail (after planning everything)."""
+        guards.warn_unread_sources(self.settings.field_mapping, self._stream_properties, self.logger)
         self._warn_about_nothing_received()
+        guards.warn_joined_names(self._joined, self.settings.segment_property, self.logger)
         profiles = self.staging.profile_count
         self.report.profiles = profiles
         for title, count in self.staging.profiles_by_list().items():
@@ -151,6 +186,7 @@ class Export:
                 profiles,
                 self.report.rejected["profile_limit"],
             )
+        self._check_dropped()
         managed = self.managed_lists()
         if profiles or managed:
             self.client = apis.client_for(self.settings)
@@ -170,13 +206,31 @@ class Export:
                 applier.run()
             finally:
                 self.report.apply_seconds = time.monotonic() - started
-        if self.settings.dry_run:
-            return
-        for figures in self.report.segments.values():
-            refused = figures.rejected["api_rejected"] + figures.rejected["suppressed"]
-            figures.upserted = figures.profiles - figures.unchanged - refused
-        self.report.applied = True
-        self._check_rejected_fraction()
+        if not self.settings.dry_run:
+            for figures in self.report.segments.values():
+                refused = figures.rejected["api_rejected"] + figures.rejected["suppressed"]
+                figures.upserted = figures.profiles - figures.unchanged - refused
+            self.report.applied = True
+            self.report.created()
+        problem = guards.rejected_problem(self.report, self.settings.max_rejected_fraction, self.rejects.path)
+        if problem is not None:
+            self._stop(TooManyRejected(problem))
+        if self.report.verdicts:
+            raise DryRunVerdict(
+                "Dry run: the real run would fail, with this message: " + " ".join(self.report.verdicts)
+            )
+
+    def _stop(self, error: ExportError) -> None:
+        guards.stop(error, self.settings.dry_run, self.report, self.logger)
+
+    def _check_dropped(self) -> None:
+        fields = self._dropped.by_field(mapping.filled for mapping in self._mappings)
+        self.report.dropped_fields = [
+            {"field": f.key, "property": f.source, "values": f.values, "dropped": f.dropped} for f in fields
+        ]
+        problem = guards.dropped_problem(fields, self.settings.max_dropped_fraction)
+        if problem is not None:
+            self._stop(TooManyDropped(problem))
 
     def managed_lists(self) -> dict[str, str]:
         """The lists mirrored in this run (title → the complete stream that names it).
@@ -208,9 +262,19 @@ class Export:
                 ", ".join(map(repr, left)),
             )
         mirrored = {title: stream for title, stream in managed.items() if title not in partial}
+        if sent and not complete & set(sent):
+            self.logger.warning(
+                "sync_mode mirror mirrors no list in this run: no stream arrived complete "
+                "(complete_streams: %s%s), so no one is removed",
+                self.settings.complete_streams,
+                "; this tap sent no ACTIVATE_VERSION. A file tap that re-reads whole files "
+                "(tap-spreadsheets) needs complete_streams: sent"
+                if self.settings.complete_streams == "activate_version" and not self._activated
+                else "",
+            )
         self.logger.info(
             "sync_mode mirror: mirroring %s; streams received complete: %s",
-            ", ".join(map(repr, sorted(mirrored))) or "no list",
+            ", ".join(map(repr, sorted(mirrored))) or f"no {apis.api_of(self.settings).group}",
             ", ".join(sorted(complete & set(sent))) or "none",
         )
         return mirrored
@@ -232,21 +296,6 @@ class Export:
                 self.log.seconds,
             )
 
-    def _check_rejected_fraction(self) -> None:
-        # A refused removal is a leaver's, not one of this run's records: it is written down and tried
-        # again by the next complete run, and never fails this one.
-        records = self.report.records
-        rejected = sum(n for reason, n in self.report.rejected.items() if reason != "removal_rejected")
-        limit = self.settings.max_rejected_fraction
-        if records and rejected / records > limit:
-            raise TooManyRejected(
-                f"{rejected:,} of the run's {records:,} records were rejected ({rejected / records:.0%}), "
-                f"more than max_rejected_fraction = {limit:g} allows, so the run failed and wrote no "
-                "STATE: the next run sends these records again (what Autopilot accepted stays). "
-                f"The reasons are in {self.rejects.path}. Fix the cause, or raise "
-                "max_rejected_fraction (1 never fails a run for its rejections)."
-            )
-
     def _warn_about_nothing_received(self) -> None:
         arrived = sorted(self._stream_properties)
         if self.settings.segment_property is None:
@@ -264,17 +313,6 @@ class Export:
                 "--full-refresh ...` sends everything again",
                 ", ".join(arrived) or "none",
             )
-
-    def _check_mapping_sources(self) -> None:
-        if not self._stream_properties:
-            return
-        known = set().union(*self._stream_properties.values())
-        for key, source in self.settings.field_mapping.items():
-            if source not in known:
-                raise InputError(
-                    f"field_mapping.{key} names the property {source!r}, which no stream has. "
-                    f"Available properties: {', '.join(sorted(known)) or '(none)'}. Nothing was sent."
-                )
 
     def stop(self) -> None:
         """Start no new request: the run was interrupted."""

@@ -53,14 +53,19 @@ def check(fields: Iterable[MappedField], read_account: Callable[[], Mapping[str,
         for item in {m.type: m for m in mapped}.values():
             if stored is not None and item.type != stored:
                 problems.append(
-                    f"The custom field {name!r} is a {stored} field in Autopilot, but field_mapping sends "
-                    f"it a {item.type} value ({item.describe()}). Map it as "
+                    f"The custom field {name!r} is {_a(stored)} field in Autopilot, but field_mapping sends "
+                    f"it {_a(item.type)} value ({item.describe()}). Map it as "
                     f"'{stored}--{name.replace(' ', '--')}' to write the existing field, or give the "
                     "value another field name."
                 )
     found = [problem for problem in problems if problem]
     if found:
         raise FieldTypeConflict(" ".join(found) + " Nothing was written to Autopilot.")
+
+
+def _a(word: str) -> str:
+    """'an integer', 'a date'."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _mixed(name: str, mapped: list[MappedField]) -> str:

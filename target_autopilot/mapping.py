@@ -6,19 +6,15 @@ turns each record into a normalised email plus the contact fields to send, or a 
 
 from __future__ import annotations
 
-import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from decimal import Decimal
 from typing import Any
-
-from email_validator import EmailNotValidError, validate_email
-from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from target_autopilot.errors import InputError
 from target_autopilot.settings import custom_key_parts
+from target_autopilot.values import Rejection, convert_value, normalise_email
 
 STANDARD_FIELDS = (
     "Email", "Twitter", "FirstName", "LastName", "Salutation", "Company", "NumberOfEmployees",
@@ -34,21 +30,6 @@ USUAL_NAMES = {
     "FirstName": ("firstname", "givenname", "forename", "first"),
     "LastName": ("lastname", "surname", "familyname", "last"),
 }
-
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Lower-case ASCII host names: the only domains the email fast path takes.
-_ASCII_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\Z")
-_DOMAIN_CACHE_LIMIT = 10_000
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a record is not exported: a reason code and a message for people."""
-
-    reason: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -122,6 +103,7 @@ class StreamMapping:
         self.email_source = email_source
         self.fields = tuple(fields)
         self.drop_invalid = drop_invalid
+        self.filled: Counter[tuple[str, str]] = Counter()  # (field, property) → values given, not blank
 
     @classmethod
     def resolve(
@@ -151,13 +133,16 @@ class StreamMapping:
                 f"field_mapping maps Email to {email_source!r}, which stream {stream!r} does "
                 f"not have. Available properties: {available}."
             )
+        # A property the stream lacks feeds nothing: its field is absent for this stream's people,
+        # and it gives the field no type (a view without the column is no type conflict).
         specs = [
             FieldSpec(
-                key=_field_key(key, properties.get(source)),
+                key=_field_key(key, properties[source]),
                 source=source,
-                kind=_kind(key, properties.get(source)),
+                kind=_kind(key, properties[source]),
             )
             for key, source in explicit.items()
+            if source in properties
         ]
         return cls(stream, email_source, specs, drop_invalid=drop_invalid)
 
@@ -183,6 +168,7 @@ class StreamMapping:
             value = record.get(spec.source)
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue
+            self.filled[spec.key, spec.source] += 1
             converted = convert_value(spec.kind, value)
             if isinstance(converted, Rejection):
                 message = f"{spec.source!r} → {spec.key}: {converted.message}"
@@ -199,168 +185,6 @@ class StreamMapping:
         if custom:
             fields["custom"] = custom
         return Contact(email, fields, tuple(dropped))
-
-
-def normalise_email(value: object) -> str | None:
-    """The trimmed, lower-cased address if it is syntactically valid, else None.
-
-    email-validator does the RFC 5321/5322 checks (no DNS): hand-written regexes get them wrong.
-    It costs about 50 µs an address, mostly on the domain, and a run's addresses share few
-    domains. So an address made of a plain dot-atom local part (email-validator's own pattern)
-    and a lower-case ASCII domain that email-validator already accepted unchanged is accepted
-    without calling it again: for such an address it checks nothing else but the length, checked
-    here too. Every other address goes through email-validator in full.
-    """
-    if not isinstance(value, str):
-        return None
-    candidate = value.strip().lower()
-    local, at, domain = candidate.partition("@")
-    if (
-        at
-        and len(candidate) <= EMAIL_MAX_LENGTH
-        and DOT_ATOM_TEXT.match(local) is not None
-        and _ASCII_DOMAIN.match(domain) is not None
-        and _plain_domain_accepted(domain)
-    ):
-        return candidate
-    try:
-        # The normalised form, so composed and decomposed Unicode, or a punycode domain, make one profile.
-        return validate_email(candidate, check_deliverability=False).normalized
-    except EmailNotValidError:
-        return None
-
-
-_accepted_domains: dict[str, bool] = {}
-
-
-def _plain_domain_accepted(domain: str) -> bool:
-    """Whether email-validator accepts `domain` as it is (same ASCII and normalised form)."""
-    known = _accepted_domains.get(domain)
-    if known is None:
-        try:
-            checked = validate_email(f"a@{domain}", check_deliverability=False)
-        except EmailNotValidError:
-            known = False
-        else:
-            known = checked.domain == domain and checked.ascii_domain == domain
-        if len(_accepted_domains) >= _DOMAIN_CACHE_LIMIT:
-            _accepted_domains.clear()
-        _accepted_domains[domain] = known
-    return known
-
-
-def convert_value(kind: str, value: Any) -> Any:
-    """The value as Autopilot's field of this kind takes it, None to send nothing, or a Rejection."""
-    converter = _CONVERTERS[kind]
-    try:
-        return converter(value)
-    except (ValueError, TypeError, OverflowError):
-        return Rejection("invalid_value", f"{_show(value)} is not a valid {_KIND_NAMES[kind]}")
-
-
-def _to_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, Decimal)) and math.isfinite(value):
-        return str(value)
-    if isinstance(value, (datetime, date)):
-        return _to_date(value)
-    raise TypeError
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        folded = value.strip().lower()
-        if folded in _TRUE:
-            return True
-        if folded in _FALSE:
-            return False
-    raise ValueError
-
-
-def _to_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (float, Decimal)) and value == int(value):
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        number = float(text) if "." in text or "e" in text.lower() else int(text)
-        if isinstance(number, float):
-            if not number.is_integer():
-                raise ValueError
-            return int(number)
-        return number
-    raise TypeError
-
-
-def _to_float(value: Any) -> float:
-    # The SDK's msgspec reader hands JSON numbers with a fraction over as Decimal.
-    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise TypeError
-    number = float(value.strip().replace(",", "") if isinstance(value, str) else value)
-    if not math.isfinite(number):
-        raise ValueError
-    return number
-
-
-def _to_date(value: Any) -> str:
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        text = value.strip()
-        if _DATE_ONLY.match(text):
-            text += "T00:00:00"
-        # Python 3.10's fromisoformat does not take a trailing Z.
-        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    else:
-        raise TypeError
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _to_unsubscribed(value: Any) -> bool | None:
-    # Only ever `true`: the target never re-subscribes anyone.
-    return True if _to_bool(value) else None
-
-
-_CONVERTERS = {
-    "text": _to_text,
-    "string": _to_text,
-    "employees": _to_int,
-    "integer": _to_int,
-    "float": _to_float,
-    "boolean": _to_bool,
-    "date": _to_date,
-    "unsubscribed": _to_unsubscribed,
-}
-_KIND_NAMES = {
-    "text": "text value",
-    "string": "text value",
-    "employees": "whole number",
-    "integer": "whole number",
-    "float": "number",
-    "boolean": "boolean (true/false)",
-    "date": "date (ISO 8601)",
-    "unsubscribed": "boolean (true/false)",
-}
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _find_usual(key: str, properties: Mapping[str, Any]) -> str | None:

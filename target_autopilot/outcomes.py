@@ -10,13 +10,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from target_autopilot import plan
+from target_autopilot import guards, plan
 from target_autopilot.apis import workers_for
 from target_autopilot.client import AutopilotClient
+from target_autopilot.errors import ExportError, RemovalGuardTripped, TooManyNewSegments
 from target_autopilot.fieldtypes import MappedField
 from target_autopilot.refusals import RefusalWatch
 from target_autopilot.rejects import RejectedFile
-from target_autopilot.report import Report
+from target_autopilot.report import Report, plural
 from target_autopilot.settings import Settings
 from target_autopilot.staging import StagedProfile, Staging
 from target_autopilot.synclog import SyncLog
@@ -93,13 +94,6 @@ class Recorder:
             (message for _, reason, message in outcome.rejected if reason == "api_rejected"),
         )
 
-    def preview_guard(self, diff: plan.Plan, max_fraction: float, logger: logging.Logger) -> None:
-        """In a dry run: say in the report and the log whether the mirror guard would stop a real run."""
-        over = diff.over_guard(max_fraction)
-        if over:
-            self.report.guard = plan.guard_message(over, max_fraction)
-            logger.warning("Dry run: a real run would stop here. %s", self.report.guard)
-
     def settle(self, outcome: Outcome) -> None:
         self.count(outcome)
         self.record(outcome)
@@ -164,3 +158,23 @@ class Applier:
 
     def run(self) -> None:
         raise NotImplementedError
+
+    def check_plan(self, diff: plan.Plan, noun: str) -> None:
+        """Before any write: stop when the plan trips a guard. A dry run lists the lists or tags
+        (`noun`) it would create and notes what a real run would stop for, as its verdict."""
+        dry_run = self.settings.dry_run
+        new = guards.new_segments(diff)
+        if dry_run and new:
+            self.logger.info(
+                "Dry run: would create %s: %s", plural(len(new), f"new {noun}"), ", ".join(map(repr, new))
+            )
+        errors: list[ExportError] = []
+        over = diff.over_guard(self.settings.max_removal_fraction)
+        if over:
+            self.report.guard = plan.guard_message(over, self.settings.max_removal_fraction)
+            errors.append(RemovalGuardTripped(self.report.guard + " Nothing was written to Autopilot."))
+        problem = guards.new_segments_problem(diff, self.settings.max_new_segments, noun)
+        if problem is not None:
+            errors.append(TooManyNewSegments(problem))
+        for error in errors:
+            guards.stop(error, dry_run, self.report, self.logger)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
 
-from target_autopilot.errors import ProfileLimitExceeded, RemovalGuardTripped
+from target_autopilot.errors import ProfileLimitExceeded
 from target_autopilot.staging import StagedProfile, Staging
 
 BULK_LIMIT = 100  # Autopilot refuses bulk upserts of 101 contacts or more.
@@ -125,13 +125,6 @@ def diff(
             examples=staging.examples(title, EXAMPLES) if examples else {},
         )
     return Plan(segments, staging.unchanged_count())
-
-
-def check_guard(plan: Plan, max_fraction: float) -> None:
-    """Stop before any write when a mirrored list would lose more than `max_fraction` of its members."""
-    over = plan.over_guard(max_fraction)
-    if over:
-        raise RemovalGuardTripped(guard_message(over, max_fraction) + " Nothing was written to Autopilot.")
 
 
 def guard_message(over: list[SegmentPlan], max_fraction: float) -> str:

@@ -28,6 +28,11 @@ class RefusalWatch:
         self.refusals: Counter[str] = Counter()
         self.examples: dict[str, str] = {}
 
+    def vouch(self, stored: int) -> None:
+        """Count profiles Autopilot already stores as staged: they prove the setup works, so a re-run
+        that sends only the people refused last time is not taken for a systematic refusal."""
+        self.judged += stored
+
     def observe(self, accepted: int, refusals: Iterable[str]) -> None:
         """Record `accepted` profiles and one message per refused profile; raise SystematicRefusal."""
         if self.judged >= WINDOW:

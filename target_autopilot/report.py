@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from target_autopilot.client import RequestCounts
 
 if TYPE_CHECKING:
+    from target_autopilot.apis import Api
     from target_autopilot.plan import Plan
 
 
@@ -36,7 +37,8 @@ class SegmentFigures:
 class Report:
     """Collects a run's figures; safe to update from the apply threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, api: Api) -> None:
+        self.api = api  # whose words the summary speaks
         self.started = time.monotonic()
         self.segments: dict[str, SegmentFigures] = {}
         self.records = 0
@@ -52,6 +54,8 @@ class Report:
         self.files: dict[str, str] = {}
         self.unchanged = 0
         self.guard: str | None = None  # in a dry run: what the mirror guard would say
+        self.verdicts: list[str] = []  # in a dry run: what would make the real run fail
+        self.dropped_fields: list[dict[str, Any]] = []  # per field that lost values: how many of how many
         self.lowered_rate: float | None = None  # requests/s the run slowed down to after 429s
         self._lock = threading.Lock()
 
@@ -107,9 +111,13 @@ class Report:
             figures.unchanged = planned.unchanged
             figures.memberships_present = planned.to_update + planned.unchanged
             figures.plan = {
-                "list": "exists" if planned.exists else "would be created" if planned.profiles else "absent",
+                self.api.group: "exists"
+                if planned.exists
+                else "would be created"
+                if planned.profiles
+                else "absent",
                 "mirrored": planned.managed,
-                "members_now": planned.members_now,
+                f"{self.api.members}_now": planned.members_now,
                 "to_add": planned.to_add,
                 "to_update": planned.to_update,
                 "unchanged": planned.unchanged,
@@ -118,10 +126,17 @@ class Report:
             if planned.examples:
                 figures.plan["examples"] = planned.examples
 
+    def created(self) -> None:
+        """The plan was carried out: what it would create now exists."""
+        for figures in self.segments.values():
+            if figures.plan.get(self.api.group) == "would be created":
+                figures.plan[self.api.group] = "created"
+
     def to_dict(self, counts: RequestCounts | None, status: str) -> dict[str, Any]:
         """The run summary as JSON-ready data."""
         return {
             "status": status,
+            "api": self.api.name,
             "duration_seconds": round(time.monotonic() - self.started, 3),
             "apply_seconds": None if self.apply_seconds is None else round(self.apply_seconds, 3),
             "records": self.records,
@@ -131,6 +146,7 @@ class Report:
             "unchanged": self.unchanged,
             "rejected": dict(self.rejected),
             "values_dropped": self.values_dropped,
+            "values_dropped_by_field": self.dropped_fields,
             "list_assignment": self.list_assignment or None,
             "files": dict(self.files),
             **({"guard": self.guard} if self.guard else {}),
@@ -165,19 +181,22 @@ class Report:
         """Log the summary, one line per segment, then the totals."""
         for title, figures in summary["segments"].items():
             if summary["status"] == "dry_run":
-                _log_planned(logger, title, figures)
+                _log_planned(logger, title, figures, self.api)
                 continue
-            upserted = "?" if figures["upserted"] is None else figures["upserted"]
+            # A run that failed before the end never counted its upserts per segment: not shown.
+            upserted = "" if figures["upserted"] is None else f"{figures['upserted']} upserted, "
             logger.info(
-                "Segment %r: %d records, %d profiles, %s upserted, %d unchanged, %d memberships added, "
-                "%d already present, %d removed, rejected %s, %d values dropped",
+                "Segment %r: %d records, %d profiles, %s%d unchanged, %d %s, %d %s, %d removed, "
+                "rejected %s, %d values dropped",
                 title,
                 figures["records"],
                 figures["profiles"],
                 upserted,
                 figures["unchanged"],
                 figures["memberships_added"],
+                self.api.added,
                 figures["memberships_present"],
+                self.api.present,
                 figures["removed"],
                 _reasons(figures["rejected"]),
                 figures["values_dropped"],
@@ -198,8 +217,17 @@ class Report:
             plural(requests["connection_errors"], "attempt"),
             requests["retries"],
             requests["throttled_429"],
-            " (the error above says why)" if summary["failure"] else "",
+            " (the error below says why)" if summary["failure"] else "",
         )
+        for dropped in summary["values_dropped_by_field"]:
+            logger.warning(
+                "Values dropped: %d of the %d values of field %r (property %r) could not be stored; "
+                "each is in the rejected file (reason invalid_value)",
+                dropped["dropped"],
+                dropped["values"],
+                dropped["field"],
+                dropped["property"],
+            )
         suggested = summary.get("suggested_requests_per_second")
         if suggested:
             logger.warning(
@@ -218,7 +246,9 @@ class Report:
         if directory:
             os.makedirs(directory, exist_ok=True)
         partial = f"{path}.partial"
-        with open(partial, "w", encoding="utf-8") as handle:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # it names people: readable by its owner only, whatever the umask
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(summary, handle, indent=2, ensure_ascii=False)
             handle.write("\n")
         os.replace(partial, path)
@@ -229,18 +259,20 @@ def plural(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def _log_planned(logger: logging.Logger, title: str, figures: dict[str, Any]) -> None:
+def _log_planned(logger: logging.Logger, title: str, figures: dict[str, Any], api: Api) -> None:
     plan = figures["plan"]
     if not plan:  # every record of the segment was rejected: no list to touch
         logger.info("Dry run, segment %r: nothing to send; rejected %s", title, _reasons(figures["rejected"]))
         return
     logger.info(
-        "Dry run, segment %r: list %s%s; %d members now; %d to add, %d to update, %d unchanged, "
+        "Dry run, segment %r: %s %s%s; %d %s now; %d to add, %d to update, %d unchanged, "
         "%d to remove; rejected %s",
         title,
-        plan["list"],
+        api.group,
+        plan[api.group],
         " (mirrored)" if plan["mirrored"] else "",
-        plan["members_now"],
+        plan[f"{api.members}_now"],
+        api.members,
         plan["to_add"],
         plan["to_update"],
         plan["unchanged"],

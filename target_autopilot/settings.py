@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
 from target_autopilot.apis import APIS, CLASSIC, ORTTO, ORTTO_REGIONS, default_url, setting_problems
+from target_autopilot.config_keys import LOAD_METHODS
+from target_autopilot.urls import url_problems
 
 DEFAULT_API_URL = CLASSIC.url
+DEFAULT_REJECTED_PATH = "output/autopilot-rejected.jsonl"
 LIST_ASSIGNMENTS = ("auto", "bulk", "per_contact")
 LIMIT_MODES = ("fail", "truncate")
 INVALID_VALUE_MODES = ("drop_value", "reject_record")
@@ -86,6 +87,23 @@ SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "segment_separator",
+        th.StringType,
+        description=(
+            "With `segment_property`: splits a string value into several segment names (`;` turns "
+            "`VIP;Newsletter` into two). Default: none, a value is one name."
+        ),
+    ),
+    th.Property(
+        "max_new_segments",
+        th.IntegerType,
+        default=25,
+        description=(
+            "The most lists (classic) or tags (ortto) one run may create: a run that would create "
+            "more stops before any write, naming them (neither API can delete a tag)."
+        ),
+    ),
+    th.Property(
         "max_profiles",
         th.IntegerType,
         default=100_000,
@@ -143,6 +161,16 @@ SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_dropped_fraction",
+        th.NumberType,
+        default=0.5,
+        description=(
+            "When more than this share of one field's values would be dropped (see "
+            "`on_invalid_value`), the run stops before any write, naming the field: a wrong mapping. "
+            "`1` never stops a run for its dropped values."
+        ),
+    ),
+    th.Property(
         "on_invalid_value",
         th.StringType(allowed_values=list(INVALID_VALUE_MODES)),
         default="drop_value",
@@ -155,12 +183,13 @@ SCHEMA = th.PropertiesList(
     th.Property(
         "rejected_records_path",
         th.StringType,
-        default="autopilot-rejected.jsonl",
+        default=DEFAULT_REJECTED_PATH,
         description=(
             "JSON Lines file receiving every record not exported and every value dropped: stream, "
             "reason code, message and the record. Each run writes its own file beside it "
             "(`autopilot-rejected.<UTC time>-<pid>.jsonl`); this path is a link to the latest run "
-            "that rejected anything. Created readable by its owner only."
+            "that rejected anything. Created readable by its owner only. The default is under "
+            "`output/`, which Meltano's `.gitignore` leaves out of git."
         ),
     ),
     th.Property(
@@ -188,8 +217,10 @@ SCHEMA = th.PropertiesList(
         th.IntegerType,
         default=30,
         description=(
-            "Days to keep each run's entries in the sync log (`sync_log_path`): older runs are "
-            "deleted at the start of a run."
+            "Days to keep the per-run files (rejected records, reports) of this target and the runs of "
+            "its sync log: at the start of each run, those of `rejected_records_path` and "
+            "`report_path` that began longer ago are deleted, and so are older runs in "
+            "`sync_log_path`. No other file is touched. `0` keeps them all."
         ),
     ),
     th.Property(
@@ -250,7 +281,18 @@ SCHEMA = th.PropertiesList(
     ),
 ).to_dict()
 
-_LOOPBACK_NAMES = {"localhost"}
+# Replaces the SDK's `load_method`, which also offers `overwrite` (deleting what is there): this target
+# only adds and updates, so both methods it takes upsert.
+LOAD_METHOD = th.Property(
+    "load_method",
+    th.StringType(allowed_values=list(LOAD_METHODS)),
+    default="append-only",
+    description=(
+        "`append-only` or `upsert`: both upsert contacts by email and add memberships. Removing "
+        "members who left a segment is `sync_mode: mirror`'s job."
+    ),
+).to_dict()["load_method"]
+
 _CUSTOM_KEY = re.compile(r"^(string|integer|float|date|boolean)--(.+)$")
 
 
@@ -264,14 +306,17 @@ class Settings:
     field_mapping: Mapping[str, str] = field(default_factory=dict)
     segments: Mapping[str, str] = field(default_factory=dict)
     segment_property: str | None = None
+    segment_separator: str | None = None
+    max_new_segments: int = 25
     max_profiles: int = 100_000
     on_limit_exceeded: str = "fail"
     requests_per_second: float = 5.0
     retry_seconds: float = 120.0
     list_assignment: str = "auto"
     max_rejected_fraction: float = 0.5
+    max_dropped_fraction: float = 0.5
     on_invalid_value: str = "drop_value"
-    rejected_records_path: str = "autopilot-rejected.jsonl"
+    rejected_records_path: str = DEFAULT_REJECTED_PATH
     report_path: str | None = None
     sync_log_path: str | None = None
     keep_run_files: int = 30
@@ -297,14 +342,17 @@ class Settings:
             field_mapping=dict(config.get("field_mapping") or {}),
             segments=dict(config.get("segments") or {}),
             segment_property=config.get("segment_property") or None,
+            segment_separator=config.get("segment_separator") or None,
+            max_new_segments=int(config.get("max_new_segments", 25)),
             max_profiles=int(config.get("max_profiles", 100_000)),
             on_limit_exceeded=config.get("on_limit_exceeded") or "fail",
             requests_per_second=float(config.get("requests_per_second") or api.requests_per_second),
             retry_seconds=float(config.get("retry_seconds", 120)),
             list_assignment=config.get("list_assignment") or "auto",
             max_rejected_fraction=float(config.get("max_rejected_fraction", 0.5)),
+            max_dropped_fraction=float(config.get("max_dropped_fraction", 0.5)),
             on_invalid_value=config.get("on_invalid_value") or "drop_value",
-            rejected_records_path=config.get("rejected_records_path") or "autopilot-rejected.jsonl",
+            rejected_records_path=config.get("rejected_records_path") or DEFAULT_REJECTED_PATH,
             report_path=config.get("report_path") or None,
             sync_log_path=config.get("sync_log_path") or None,
             keep_run_files=int(config.get("keep_run_files", 30)),
@@ -324,7 +372,7 @@ class Settings:
         found = []
         if not self.api_key.strip():
             found.append("api_key is empty: set it to your Autopilot API key.")
-        found += _url_problems(self.api_url) + list(self.other_api_problems)
+        found += url_problems(self.api_url, DEFAULT_API_URL) + list(self.other_api_problems)
         if self.max_profiles < 1:
             found.append(f"max_profiles is {self.max_profiles}: it must be 1 or more.")
         if self.requests_per_second <= 0:
@@ -332,8 +380,8 @@ class Settings:
                 f"requests_per_second is {self.requests_per_second:g}: it must be above 0 "
                 "(Autopilot Classic's documented limit is 5, Ortto's smallest plan's 10)."
             )
-        if self.keep_run_files < 1:
-            found.append(f"keep_run_files is {self.keep_run_files}: it must be 1 (day) or more.")
+        if self.keep_run_files < 0:
+            found.append(f"keep_run_files is {self.keep_run_files}: it must be 0 (keep all) or more days.")
         if self.retry_seconds < 0:
             found.append(f"retry_seconds is {self.retry_seconds:g}: it must be 0 or more.")
         if not 0 <= self.max_rejected_fraction <= 1:
@@ -341,8 +389,20 @@ class Settings:
                 f"max_rejected_fraction is {self.max_rejected_fraction:g}: it must be between 0 and 1 "
                 "(0.5: a run fails when more than half of its records are rejected)."
             )
+        if not 0 <= self.max_dropped_fraction <= 1:
+            found.append(
+                f"max_dropped_fraction is {self.max_dropped_fraction:g}: it must be between 0 and 1 "
+                "(0.5: a run stops when a field would lose more than half of its values)."
+            )
+        if self.max_new_segments < 0:
+            found.append(f"max_new_segments is {self.max_new_segments}: it must be 0 or more.")
         if self.segment_property is not None and not self.segment_property.strip():
             found.append("segment_property is blank: remove it or name a record property.")
+        if self.segment_separator is not None and self.segment_property is None:
+            found.append(
+                "segment_separator is set without segment_property: it splits that property's "
+                "values. Remove it, or set segment_property."
+            )
         for stream, title in self.segments.items():
             if not title.strip():
                 found.append(f"segments.{stream} is blank: give the Autopilot list name.")
@@ -364,28 +424,6 @@ class Settings:
             if any(not title.strip() for title in titles):
                 found.append(f"managed_lists.{stream} holds a blank list name: remove it.")
         return found
-
-
-def _url_problems(url: str) -> list[str]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return [f"api_url {url!r} is not an http(s) URL: use e.g. {DEFAULT_API_URL}."]
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        return [
-            f"api_url {url!r} uses plain http:// to a non-loopback host, which would send the API "
-            "key and personal data unencrypted: use https://, or http:// only for 127.0.0.1, "
-            "::1 or localhost."
-        ]
-    return []
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def custom_key_parts(key: str) -> tuple[str, str] | None:

@@ -9,9 +9,12 @@ import fastjsonschema
 from singer_sdk.sinks import RecordSink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 
-from target_autopilot.mapping import Rejection, StreamMapping, normalise_email
+from target_autopilot.apis import ORTTO
+from target_autopilot.mapping import DroppedValue, StreamMapping
+from target_autopilot.ortto import limits
 from target_autopilot.rejects import record_json
 from target_autopilot.synclog import person_of
+from target_autopilot.values import Rejection, normalise_email
 
 if TYPE_CHECKING:
     from target_autopilot.export import Export
@@ -99,6 +102,13 @@ class AutopilotSink(RecordSink):
             outcome = lists
         else:
             outcome = self.mapping.convert(record)
+        truncated: tuple[DroppedValue, ...] = ()
+        if self.export.settings.api == ORTTO.name and not isinstance(outcome, Rejection):
+            fitted = limits.fit(outcome, self.mapping.fields, drop_invalid=self.mapping.drop_invalid)
+            if isinstance(fitted, limits.Fitted):
+                outcome, truncated = fitted.contact, fitted.truncated
+            else:
+                outcome = fitted
         if isinstance(outcome, Rejection):
             raw = record.get(self.mapping.email_source)
             email = normalise_email(raw)
@@ -106,4 +116,6 @@ class AutopilotSink(RecordSink):
             return
         for dropped in outcome.dropped:
             self.export.drop_value(self.stream_name, titles, dropped, record, outcome.email)
+        for cut in truncated:
+            self.export.cut_value(self.stream_name, cut, record)
         self.export.stage(outcome, titles, self.stream_name, record_json(record))

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from target_autopilot.errors import ExportError
-from target_autopilot.mapping import normalise_email
+from target_autopilot.values import normalise_email
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

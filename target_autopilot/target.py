@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
 import signal
 import sys
 from types import FrameType
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from singer_sdk import Target
 from singer_sdk.exceptions import (
@@ -14,19 +15,26 @@ from singer_sdk.exceptions import (
     InvalidJSONSchema,
     RecordsWithoutSchemaException,
 )
+from singer_sdk.helpers.capabilities import (
+    TARGET_VALIDATE_RECORDS_CONFIG,
+    CapabilitiesEnum,
+    TargetCapabilities,
+)
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_autopilot import settings as settings_module
 from target_autopilot.config_keys import load_method_problems, unknown_key_problems
 from target_autopilot.early_stop import discard_unread_input
-from target_autopilot.errors import ExportError, InputError, Terminated
+from target_autopilot.errors import DryRunVerdict, ExportError, InputError, Terminated
 from target_autopilot.export import Export
 from target_autopilot.mapping import mapping_key_problems
+from target_autopilot.meltano_values import numbers_from_text
 from target_autopilot.reader import Reader
 from target_autopilot.report import Report
-from target_autopilot.runfiles import link_latest, run_path
+from target_autopilot.runfiles import link_latest, remove_old_files, run_path
 from target_autopilot.settings import Settings
 from target_autopilot.sinks import AutopilotSink
+from target_autopilot.startup import log_start, unknown_variables
 
 _SECRET_SETTINGS = [name for name, prop in settings_module.SCHEMA["properties"].items() if prop.get("secret")]
 
@@ -47,14 +55,31 @@ def _redact_secrets(errors: list[str]) -> list[str]:
 
 
 class TargetAutopilot(Target):
-    """Exports segments of profiles from any tap into Autopilot lists."""
+    """Exports segments of profiles from any tap into Autopilot: Classic lists, or Ortto tags."""
 
     name = "target-autopilot"
     config_jsonschema = settings_module.SCHEMA
     default_sink_class = AutopilotSink
     message_reader_class = Reader
+    # `validate-records` has no name in Meltano's capabilities: left out, so that --about and the Hub
+    # file say the same; its setting stays (append_builtin_config).
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        c for c in Target.capabilities if c != TargetCapabilities.VALIDATE_RECORDS
+    ]
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict[str, Any]) -> None:
+        """The SDK's settings, with `load_method` offering only what this target does."""
+        super().append_builtin_config(config_jsonschema)
+        for name, prop in TARGET_VALIDATE_RECORDS_CONFIG["properties"].items():
+            config_jsonschema["properties"].setdefault(name, prop)
+        config_jsonschema["properties"]["load_method"] = settings_module.LOAD_METHOD
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        self._config = numbers_from_text(self._config, self.config_jsonschema)
+        # Before the schema's terse "not one of" for `overwrite`: say why it cannot be.
+        if problems := load_method_problems(self._config):
+            raise ConfigValidationError("Config validation failed", errors=problems)
         # The SDK's messages quote the offending value: a mistyped api_key would be printed.
         try:
             errors = super()._validate_config(raise_errors=raise_errors)
@@ -69,21 +94,26 @@ class TargetAutopilot(Target):
         self.settings = Settings.from_config(self.config)
         problems = (
             unknown_key_problems(self.config, self._known_settings())
-            + load_method_problems(self.config)
             + self.settings.problems()
             + mapping_key_problems(self.settings.field_mapping)
         )
         if problems:
             raise ConfigValidationError("Config validation failed", errors=problems)
+        for warning in unknown_variables(os.environ, self._full_schema()):
+            self.logger.warning(warning)
+        log_start(self.logger, self.settings, self.config)
         self.export = Export(self.settings, self.logger)
         self._applied = False
         self._stopping = False
 
     def _known_settings(self) -> list[str]:
         """This target's settings and those the SDK adds for its capabilities."""
+        return list(self._full_schema()["properties"])
+
+    def _full_schema(self) -> dict[str, Any]:
         schema = copy.deepcopy(self.config_jsonschema)
         self.append_builtin_config(schema)
-        return list(schema["properties"])
+        return schema
 
     def _write_state_message(self, state: dict[str, Any]) -> None:
         # The SDK writes STATE after every drain (every 5 minutes, at SIGTERM); records are only
@@ -99,7 +129,13 @@ class TargetAutopilot(Target):
 
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
-        self.export.finish()
+        try:
+            self.export.finish()
+        except DryRunVerdict as verdict:  # the plan is complete: report it, then the verdict
+            self.export.report.failure = str(verdict)
+            self._finish_report("dry_run")
+            self.logger.error("%s", verdict)  # noqa: TRY400 (a verdict, not a crash)
+            sys.exit(verdict.exit_code)
         if self.settings.dry_run:  # no STATE: the next real run must send everything again
             self._finish_report("dry_run")
             return
@@ -137,7 +173,10 @@ class TargetAutopilot(Target):
 
     def run(self, file_input: IO[str] | None = None) -> None:
         """Read the input and export it; user errors end the run with one clear message."""
+        umask = os.umask(0o077)  # every file and folder the target makes holds personal data: owner only
         try:
+            paths = (self.settings.rejected_records_path, self.settings.report_path)
+            remove_old_files(paths, self.settings.keep_run_files, self.logger)
             self.export.open()
             self.listen(file_input)
         except ExportError as exc:
@@ -168,6 +207,7 @@ class TargetAutopilot(Target):
             )
         finally:
             self.export.close()
+            os.umask(umask)
 
     def _line_number(self) -> int:
         reader = self.message_reader

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,9 @@ from target_autopilot.outcomes import Outcome
 from target_autopilot.report import Progress, plural
 from target_autopilot.staging import StagedProfile
 
-SPLIT_STATUSES = frozenset({400, 413, 422})  # a bulk refused for its content: isolate the bad item
+# A bulk refused for one item's content names it: the rest is resent without it, never split.
+REFUSED_STATUSES = frozenset({400, 422})
+_EMAILS = re.compile(r"[^\s()'\"<>,;:]+@[^\s()'\"<>,;:]+")
 LIST_CREATE_TRIES = 8
 
 
@@ -46,12 +49,11 @@ class Applier(outcomes.Applier):
             classic_read.hold_members(self.client, found, self.staging, pool)
             diff = plan.diff(self.staging, found, self.managed, examples=self.settings.dry_run)
             self.report.planned(diff)
-            if self.settings.dry_run:
-                self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
-                self.recorder.log_plan()
-                return
-            plan.check_guard(diff, self.settings.max_removal_fraction)
+            self.check_plan(diff, "list")
             self.recorder.log_plan()
+            if self.settings.dry_run:
+                return
+            self.recorder.refusals.vouch(diff.unchanged)
             for title in titles:
                 if title not in existing:
                     self.list_ids[title] = self._create_list(title)
@@ -119,6 +121,9 @@ class Applier(outcomes.Applier):
         title = first.list_title
         outcome = Outcome()
         self._bulk(first.profiles, title, outcome)
+        refused = [profile.email for profile, _, _ in outcome.rejected]
+        self.staging.mark_present(title, refused)  # refused once: the plan's units must not send them again
+        self.staging.mark_stored(refused)
         if not outcome.accepted:
             self.recorder.settle(outcome)
             return "per_contact"
@@ -192,7 +197,15 @@ class Applier(outcomes.Applier):
             for profile in profiles:
                 if profile.email in skipped:
                     self._single(profile, title, outcome)
-        elif answer.status in SPLIT_STATUSES and len(profiles) > 1:
+        elif answer.status in REFUSED_STATUSES and len(profiles) > 1:
+            named = _named(profiles, answer.message)
+            if named is None:  # the refusal names no one of the batch: each goes on its own
+                for profile in profiles:
+                    self._single(profile, title, outcome)
+                return
+            _refused(named, answer, outcome)
+            self._bulk([p for p in profiles if p is not named], title, outcome)
+        elif answer.status == 413 and len(profiles) > 1:  # too large, not refused: halves fit
             middle = len(profiles) // 2
             self._bulk(profiles[:middle], title, outcome)
             self._bulk(profiles[middle:], title, outcome)
@@ -264,6 +277,13 @@ def _skipped(profiles: list[StagedProfile], body: dict[str, Any]) -> set[str]:
     if isinstance(ids, list) and len(ids) >= len(profiles):
         return set()
     return {p.email for p in profiles}  # cannot tell which: send each on its own
+
+
+def _named(profiles: list[StagedProfile], message: str) -> StagedProfile | None:
+    """The one profile of the batch whose email the refusal names, if exactly one is."""
+    named = {found.rstrip(".").lower() for found in _EMAILS.findall(message)}
+    matches = [profile for profile in profiles if profile.email in named]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _refused(profile: StagedProfile, answer: Answer, outcome: Outcome) -> None:

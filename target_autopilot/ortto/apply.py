@@ -4,16 +4,18 @@ Every person who needs a request is merged once, with every tag of their segment
 every tag of a mirrored segment they left in `unset_tags`, 100 people a request. Consent fields
 (`bol::p`, `bol::sp`) are never sent, and a suppressed address is never created.
 
-A batch whose answer does not say who failed (a 400 for a mixed batch, or per-person answers that
-may come in any order) is split in halves until it does; merges are idempotent on email, so the
-people sent twice are only updated twice. The client's bad-request budget keeps the 400s this
-costs under Ortto's ban.
+Who Ortto refused is known without splitting a batch (see `attribution`): a 200 with refusals costs
+one read of the applied ids; a batch refused whole (400, one `details` entry per person) is sent once
+more without the refused people. Addresses refused as suppressed are remembered (`remembered`) and
+not sent again by the next runs.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,14 +23,15 @@ from typing import Any
 
 from target_autopilot import outcomes, plan
 from target_autopilot.client import Answer
+from target_autopilot.ortto import attribution
 from target_autopilot.ortto.fields import EMAIL, FieldMap
-from target_autopilot.ortto.read import Holders, read_tags
+from target_autopilot.ortto.read import Holders, read_emails, read_tags
+from target_autopilot.ortto.remembered import Remembered
 from target_autopilot.outcomes import Outcome
 from target_autopilot.report import Progress, plural
 from target_autopilot.staging import StagedProfile
 
 MERGE_LIMIT = 100  # people per person/merge
-DONE = frozenset({"created", "merged", "ignored"})  # ignored: a leaver no longer in Ortto
 REASONS = {"suppressed": "suppressed"}  # any other failure status is `api_rejected`
 
 
@@ -49,6 +52,9 @@ class OrttoApplier(outcomes.Applier):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.field_map = FieldMap(self.fields)
+        directory = os.path.dirname(self.settings.rejected_records_path)
+        self.remembered = Remembered(directory, self.settings.api_key)
+        self.suppressed: list[str] = []  # addresses refused as suppressed in this run
 
     def run(self) -> None:
         """Apply everything; raises an ExportError when Ortto cannot be brought there."""
@@ -64,13 +70,11 @@ class OrttoApplier(outcomes.Applier):
         Holders(self.client, self.field_map, self.staging, self.logger).hold(tags, wanted)
         diff = plan.diff(self.staging, set(tags), self.managed, examples=self.settings.dry_run)
         self.report.planned(diff)
-        self.report.list_assignment = "tags"
-        if self.settings.dry_run:
-            self.recorder.preview_guard(diff, self.settings.max_removal_fraction, self.logger)
-            self.recorder.log_plan()
-            return
-        plan.check_guard(diff, self.settings.max_removal_fraction)
+        self.check_plan(diff, "tag")
         self.recorder.log_plan()
+        if self.settings.dry_run:
+            return
+        self.recorder.refusals.vouch(diff.unchanged)
         people, leavers = self.staging.send_counts()
         total = math.ceil(people / MERGE_LIMIT) + math.ceil(leavers / MERGE_LIMIT)
         self.logger.info(
@@ -86,41 +90,114 @@ class OrttoApplier(outcomes.Applier):
             ThreadPoolExecutor(self.workers, thread_name_prefix="apply") as pool,
             Progress(self.logger, total, self.client.counts),
         ):
-            self.recorder.execute(plan.chunked(self._people(), MERGE_LIMIT), self._merge, pool, self.workers)
-            self.recorder.execute(plan.chunked(self._leavers(), MERGE_LIMIT), self._merge, pool, self.workers)
+            try:
+                self.recorder.execute(
+                    plan.chunked(self._people(), MERGE_LIMIT), self._merge, pool, self.workers
+                )
+                self.recorder.execute(
+                    plan.chunked(self._leavers(), MERGE_LIMIT), self._merge, pool, self.workers
+                )
+            finally:
+                self.remembered.add(self.suppressed)
+                self.remembered.save()
 
     def _people(self) -> Iterator[Person]:
         for profile, tags, added, leaving in self.staging.people_to_send():
+            until = self.remembered.until(profile.email)
+            if until is not None and set(added) == set(tags):  # holding none of its tags: maybe not in Ortto
+                self.recorder.settle(_remembered(profile, until, self.remembered.path))
+                continue
             yield Person(profile.email, profile, tags, added, leaving)
 
     def _leavers(self) -> Iterator[Person]:
         for email, leaving in self.staging.leavers_only():
             yield Person(email, None, leaving=leaving)
 
-    # One merge request, split until every person's outcome is known
+    # One merge request; who was refused is read from its answer, never found by splitting
 
     def _merge(self, batch: list[Person], outcome: Outcome) -> None:
-        answer = self.client.call("POST", "person", "merge", body=self._body(batch), endpoint="/person/merge")
-        results = _results(answer)
-        if results is not None and len(results) == len(batch):
-            statuses = {str(result.get("status")) for result in results}
-            if statuses <= DONE:
-                for person in batch:
-                    _accepted(person, outcome)
-                return
-            if len(statuses) == 1 or len(batch) == 1:  # one failure for all: whatever the order
-                failure = next(r for r in results if r.get("status") not in DONE)
-                for person in batch:
-                    _failed(person, failure, outcome)
-                return
-        if len(batch) > 1 and (results is not None or answer.status in (400, 413)):
+        answer = self._send(batch)
+        entries = _results(answer)
+        if answer.ok and entries is not None and len(entries) == len(batch):
+            self._settle(batch, entries, outcome)
+        elif answer.status == 400 and entries:
+            self._refused_whole(batch, entries, outcome)
+        elif answer.status == 413 and len(batch) > 1:  # over 2 MB: a size limit, not a refusal
             middle = len(batch) // 2
             self._merge(batch[:middle], outcome)
             self._merge(batch[middle:], outcome)
+        else:
+            failure = {"status": "refused", "error": f"HTTP {answer.status}: {answer.message}"}
+            for person in batch:
+                self._failed(person, failure, outcome)
+
+    def _send(self, batch: list[Person]) -> Answer:
+        return self.client.call("POST", "person", "merge", body=self._body(batch), endpoint="/person/merge")
+
+    def _settle(self, batch: list[Person], entries: list[dict[str, Any]], outcome: Outcome) -> None:
+        """A 200: everyone applied, or the applied ids read back to tell who was refused."""
+        refusals: list[Mapping[str, Any] | None] = [None] * len(batch)
+        if any(map(attribution.refuses, entries)):
+            found = self._attribute(batch, entries)
+            failed = [entry for entry in entries if attribution.refuses(entry)]
+            unknown = attribution.unattributed(failed, len(batch), refused=False)
+            refusals = found.refusals if found else [unknown] * len(batch)
+        for person, refusal in zip(batch, refusals, strict=True):
+            if refusal is None:
+                _accepted(person, outcome)
+            else:
+                self._failed(person, refusal, outcome)
+
+    def _attribute(
+        self, batch: list[Person], entries: list[dict[str, Any]]
+    ) -> attribution.Attribution | None:
+        ids = attribution.applied_ids(entries)
+        if ids is None:
+            return None
+        read = read_emails(self.client, ids) if ids else {}
+        return attribution.attribute([person.email for person in batch], entries, read)
+
+    def _refused_whole(self, batch: list[Person], details: list[dict[str, Any]], outcome: Outcome) -> None:
+        """A 400, nothing applied: resend once without the people its details refuse. A resend applied
+        in full proves those were the refused ones; otherwise nobody's refusal can be told apart."""
+        failed = [entry for entry in details if attribution.refuses(entry)]
+        if len(details) != len(batch) or not failed:
+            unknown = attribution.unattributed(failed or details, len(batch), refused=len(batch) == 1)
+            for person in batch:
+                self._failed(person, details[0] if len(batch) == 1 else unknown, outcome)
             return
-        failure = {"status": "refused", "error": f"HTTP {answer.status}: {answer.message}"}
-        for person in batch:
-            _failed(person, results[0] if results else failure, outcome)
+        refusals = attribution.positional(details)
+        rest = [person for person, refusal in zip(batch, refusals, strict=True) if refusal is None]
+        if not rest:  # all refused: the order matters only if their reasons differ
+            refusals = [attribution.shared(failed, len(batch))] * len(batch)
+        else:
+            again = self._send(rest)
+            entries = _results(again)
+            if not (again.ok and entries is not None and len(entries) == len(rest)):
+                refusals = [attribution.unattributed(failed, len(batch), refused=False)] * len(batch)
+            elif any(map(attribution.refuses, entries)):  # the details were not in request order
+                self._settle(rest, entries, outcome)
+                unknown = attribution.unattributed(failed, len(batch), refused=False)
+                for person, refusal in zip(batch, refusals, strict=True):
+                    if refusal is not None:
+                        self._failed(person, unknown, outcome)
+                return
+        for person, refusal in zip(batch, refusals, strict=True):
+            if refusal is None:
+                _accepted(person, outcome)
+            else:
+                self._failed(person, refusal, outcome)
+
+    def _failed(self, person: Person, result: Mapping[str, Any], outcome: Outcome) -> None:
+        status = str(result.get("status"))
+        message = f"Ortto answered {status}: {result.get('error') or 'no reason given'}"
+        if person.profile is not None:
+            outcome.rejected.append((person.profile, REASONS.get(status, "api_rejected"), message))
+            if status == "suppressed":
+                self.suppressed.append(person.email)
+            return
+        for title in person.leaving:
+            outcome.refused_removals.append((plan.Removal(title, person.email), message))
 
     def _body(self, batch: list[Person]) -> bytes:
         people = []
@@ -156,6 +233,16 @@ def _results(answer: Answer) -> list[dict[str, Any]] | None:
     return entries
 
 
+def _remembered(profile: StagedProfile, until: float, path: str) -> Outcome:
+    """A person not sent: Ortto refused their address as suppressed on an earlier run."""
+    day = time.strftime("%Y-%m-%d", time.gmtime(until))
+    message = (
+        "Ortto refused this address as suppressed on an earlier run; not sent again until "
+        f"{day} (remembered in {path}: delete that file to send it anyway)"
+    )
+    return Outcome(rejected=[(profile, "suppressed", message)])
+
+
 def _accepted(person: Person, outcome: Outcome) -> None:
     if person.profile is not None:
         outcome.accepted.append(person.profile)
@@ -163,13 +250,3 @@ def _accepted(person: Person, outcome: Outcome) -> None:
         outcome.added[title] += 1
     for title in person.leaving:
         outcome.removed[title] += 1
-
-
-def _failed(person: Person, result: Mapping[str, Any], outcome: Outcome) -> None:
-    status = str(result.get("status"))
-    message = f"Ortto answered {status}: {result.get('error') or 'no reason given'}"
-    if person.profile is not None:
-        outcome.rejected.append((person.profile, REASONS.get(status, "api_rejected"), message))
-        return
-    for title in person.leaving:
-        outcome.refused_removals.append((plan.Removal(title, person.email), message))

@@ -53,6 +53,14 @@ class OrttoField:
         return "--" in self.key
 
 
+def field_name(key: str) -> str:
+    """A mapped key as Ortto knows it: a built-in's id (`str::first`), else the field's display name
+    (`date--Signup--Date` → `Signup Date`; its id is only known once the account has been read)."""
+    if key in BUILT_IN:
+        return BUILT_IN[key]
+    return key.split("--", 1)[1].replace("--", " ") if "--" in key else key
+
+
 def kebab(name: str) -> str:
     """A display name as Ortto's field ids spell it: "Loyalty Tier" → "loyalty-tier"."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")

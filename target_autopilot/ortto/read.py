@@ -61,6 +61,21 @@ def read_tags(client: AutopilotClient) -> dict[str, Tag]:
     return found
 
 
+def read_emails(client: AutopilotClient, ids: list[str]) -> dict[str, str]:
+    """Person id → email of these people (one `person/get-by-ids`)."""
+    body = {"contact_ids": ids, "fields": [EMAIL]}
+    answer = client.call("POST", "person", "get-by-ids", body=body, endpoint="/person/get-by-ids")
+    if not answer.ok:
+        raise ApiRefused(f"Ortto refused to read people by id (HTTP {answer.status}): {answer.message}")
+    contacts = answer.body.get("contacts")
+    found: dict[str, str] = {}
+    for person_id, contact in contacts.items() if isinstance(contacts, dict) else ():
+        values = contact.get("fields") if isinstance(contact, dict) else None
+        if isinstance(values, dict) and isinstance(values.get(EMAIL), str):
+            found[str(person_id)] = str(values[EMAIL])
+    return found
+
+
 class Holders:
     """Reads tags' holders into staging, remembering which filter syntax works."""
 

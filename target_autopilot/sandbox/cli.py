@@ -35,7 +35,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["show"]:
-        return show(show_parser().parse_args(args[1:]))
+        try:
+            code = show(show_parser().parse_args(args[1:]))
+            sys.stdout.flush()
+        except BrokenPipeError:  # `autopilot-sandbox show | head`: the reader has all it wanted
+            # Python would report the pipe again when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        return code
     if args[:1] == ["serve"]:
         args = args[1:]
     return serve(serve_parser().parse_args(args))

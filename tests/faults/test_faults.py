@@ -94,15 +94,20 @@ def test_an_outage_stops_with_a_clear_message_and_a_rerun_completes(
     failed = run_target(config, profiles(30))
 
     assert failed.code != 0
-    assert "Autopilot did not accept GET /account" in failed.stderr
-    assert "run it again" in failed.stderr
+    port = config["api_url"].split(":")[2].split("/")[0]
+    if outage == "server down":  # nothing has ever answered: most likely a wrong api_url
+        assert f"Nothing answers at 127.0.0.1 port {port}" in failed.stderr
+        assert "Check api_url" in failed.stderr
+        why, retried = "ConnectionError: [Errno 111] Connection refused", "nothing has answered yet, retrying"
+    else:
+        assert "Autopilot did not accept GET /account" in failed.stderr
+        assert "run it again" in failed.stderr
+        why, retried = "HTTP 503", "retrying it for up to 3 s (retry_seconds)"
     assert "Traceback" not in failed.stderr
     assert failed.states == []
     assert failed.report["requests"]["sent"] == failed.report["requests"]["retries"] + 1
     # Said at once, not after the 3 s of retrying; then not once per failure.
-    why = "ConnectionError: [Errno 111] Connection refused" if outage == "server down" else "HTTP 503"
-    notice = f"GET /account failed ({why}): retrying it for up to 3 s (retry_seconds) before giving up"
-    assert failed.stderr.count(notice) == 1, failed.stderr
+    assert failed.stderr.count(f"GET /account failed ({why}): {retried}") == 1, failed.stderr
     assert "Still retrying" not in failed.stderr
     answered = 0 if outage == "server down" else failed.report["requests"]["sent"]
     assert failed.report["requests"]["answered"] == answered
@@ -119,10 +124,10 @@ def test_an_outage_stops_with_a_clear_message_and_a_rerun_completes(
     assert rerun.states == [{"offset": 30}]
 
 
-def test_a_long_outage_is_reported_at_most_every_ten_seconds(run_target: RunTarget) -> None:
-    config = {"api_key": "k", "api_url": f"http://127.0.0.1:{free_port()}/v1", "retry_seconds": 14}
+def test_a_long_outage_is_reported_at_most_every_ten_seconds(sandbox: Sandbox, run_target: RunTarget) -> None:
+    sandbox.configure(fault_rate=1.0, fault_kinds=["503"])
 
-    run = run_target(config, profiles(3))
+    run = run_target(target_config(sandbox, retry_seconds=14), profiles(3))
 
     assert run.code != 0
     notices = [
@@ -130,9 +135,59 @@ def test_a_long_outage_is_reported_at_most_every_ten_seconds(run_target: RunTarg
     ]
     # Backoff (at most 0.5, 1, 2, 4, 8 s between tries) fails at least 5 times in 14 s; the log says
     # so once at once, then at most once more.
-    assert "GET /account failed (ConnectionError" in notices[0]
+    assert "GET /account failed (HTTP 503)" in notices[0]
     assert len(notices) <= 2
-    assert run.report["requests"]["connection_errors"] >= 5
+    assert run.report["requests"]["server_errors"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("url", "named", "why"),
+    [
+        ("http://127.0.0.1:{port}/v1", "127.0.0.1 port {port}", "Connection refused"),
+        ("https://no-such-host.invalid/v1", "no-such-host.invalid port 443", "ConnectionError"),
+    ],
+    ids=["refused", "unknown host"],
+)
+def test_an_api_that_never_answers_fails_within_seconds_naming_host_and_port(
+    url: str, named: str, why: str, run_target: RunTarget
+) -> None:
+    port = free_port()
+    config = {"api_key": "k", "api_url": url.format(port=port), "retry_seconds": 600}
+
+    # Retrying for retry_seconds (10 minutes) would outlast the deadline and fail the test.
+    run = run_target(config, profiles(3), timeout=90)
+
+    assert run.code != 0
+    [message] = [line for line in run.stderr.splitlines() if "Nothing answers at" in line]
+    assert f"Nothing answers at {named.format(port=port)} (" in message
+    assert why in message
+    assert "no STATE was written" in message
+    assert run.states == []
+    assert "Traceback" not in run.stderr
+    assert f"Sending to {named.format(port=port).replace(' port ', ':')} (api: classic" in run.stderr
+
+
+def test_retry_seconds_still_governs_an_api_that_has_answered(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The API answered, then went away: retried for retry_seconds (9 s, more than the quick give-up)."""
+    sandbox.configure(latency_ms=20)
+    process = start_target(
+        {
+            **target_config(sandbox, retry_seconds=9),
+            "requests_per_second": 20,
+            "list_assignment": "per_contact",
+        },
+        profiles(200),
+        tmp_path,
+    )
+    wait_for_upserts(sandbox)
+    sandbox.stop()
+    stdout, stderr = process.communicate(timeout=120)
+
+    assert process.returncode != 0
+    assert "retrying it for up to 9 s (retry_seconds)" in stderr
+    assert "Autopilot did not accept" in stderr
+    assert "Nothing answers at" not in stderr
+    assert stdout == ""
 
 
 def free_port() -> int:

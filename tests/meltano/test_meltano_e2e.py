@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from target_autopilot.sandbox import Sandbox, run_sandbox
+from tests.target.support import custom_fields
 
 pytestmark = pytest.mark.meltano
 
@@ -122,7 +124,9 @@ def test_segments_land_as_lists_with_their_members(server: Sandbox, export: dict
     assert len(set().union(*expected.values())) < sum(len(m) for m in expected.values())
 
 
-def test_custom_fields_take_their_types_from_the_tap_schema(server: Sandbox, export: dict[str, Path]) -> None:
+def test_custom_fields_take_their_types_from_the_mapping_keys(
+    server: Sandbox, export: dict[str, Path]
+) -> None:
     fields = server.dump()["accounts"][0]["custom_fields"]
     assert {f["name"]: f["fieldType"] for f in fields} == {
         "Loyalty Tier": "string",
@@ -287,3 +291,46 @@ def ortto_export(server: Sandbox, meltano_env: dict[str, str], tmp_path: Path) -
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["status"] == "completed"
     assert report["requests"]["by_endpoint"]["POST /person/merge"] == -(-len(server.people()) // 100)
+
+
+def csv_typing_example() -> dict[str, Any]:
+    """The example of docs/csv.md's "Typing columns" section, as a user would copy it."""
+    section = (ROOT / "docs" / "csv.md").read_text(encoding="utf-8").split("## Typing columns", 1)[1]
+    return dict(yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0]))
+
+
+def test_the_csv_typing_instructions_keep_false_and_reject_a_bad_number(
+    meltano_env: dict[str, str], tmp_path: Path
+) -> None:
+    """docs/csv.md's way of typing CSV columns, as written, over a file holding `false` and a number
+    that is not one: `false` arrives false, the bad number reaches the rejected file, not a null."""
+    example = csv_typing_example()
+    [tap] = example["plugins"]["extractors"]
+    [target] = example["plugins"]["loaders"]
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "Customer ID,Email,VIP,Orders\nM1,ann@example.com,false,12\nM2,bob@example.com,true,twelve\n",
+        encoding="utf-8",
+    )
+    files = [{**entry, "path": str(members)} for entry in tap["config"]["files"]]
+    with Sandbox() as server:
+        env = dict(
+            meltano_env,
+            MELTANO_STATE_BACKEND_URI=tmp_path.as_uri(),  # the demo's own state stays as it is
+            TAP_CSV_FILES=json.dumps(files),
+            TARGET_AUTOPILOT_FIELD_MAPPING=json.dumps(target["config"]["field_mapping"]),
+            TARGET_AUTOPILOT_API_URL=server.base_url,
+            TARGET_AUTOPILOT_API_KEY=server.api_key,
+            TARGET_AUTOPILOT_REJECTED_RECORDS_PATH=str(tmp_path / "rejected.jsonl"),
+            TARGET_AUTOPILOT_REPORT_PATH=str(tmp_path / "report.json"),
+        )
+        meltano("run", "tap-csv", "target-autopilot", env=env)
+
+        assert custom_fields(server.contact("ann@example.com")) == {
+            "VIP": (False, "boolean"),
+            "Orders": (12, "integer"),
+        }
+        assert custom_fields(server.contact("bob@example.com")) == {"VIP": (True, "boolean")}
+    [dropped] = [json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()]
+    assert (dropped["reason"], dropped["property"], dropped["value"]) == ("invalid_value", "orders", "twelve")
+    assert dropped["record"]["email"] == "bob@example.com"

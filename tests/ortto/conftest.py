@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from target_autopilot.sandbox import Sandbox, SandboxControl, run_sandbox
 
@@ -63,3 +64,14 @@ def custom_fields(sandbox: SandboxControl) -> dict[str, str]:
 def merges(stats: dict[str, Any]) -> dict[str, int]:
     """person/merge answers by status."""
     return dict(stats["by_endpoint"].get("POST /v1/person/merge", {}))
+
+
+def select_field(sandbox: SandboxControl, name: str, values: list[str]) -> None:
+    """An existing single-select field: Ortto refuses other values, which the target cannot know."""
+    answer = requests.post(
+        f"{sandbox.base_url}/person/custom-field/create",
+        headers={"X-Api-Key": sandbox.api_key},
+        json={"type": "single_select", "name": name, "values": values},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
@@ -87,6 +89,18 @@ def test_a_person_in_several_segments_is_merged_once_with_every_tag(
     assert merges(sandbox.stats()) == {"200": 3}  # 250 people, 100 a request
     assert run.report["segments"]["vip"]["memberships_added"] == 150
     assert run.report["upserted"] == 250
+    # In Ortto's words: tags and their holders, created once the run has created them; no list.
+    assert (run.report["api"], run.report["list_assignment"]) == ("ortto", None)
+    assert {title: s["plan"]["tag"] for title, s in run.report["segments"].items()} == {
+        "vip": "created",
+        "Churn risk": "created",
+    }
+    assert (
+        "Segment 'vip': 150 records, 150 profiles, 150 upserted, 0 unchanged, 150 tagged, 0 already tagged"
+        in (run.stderr)
+    )
+    assert "The stream 'vip' is not named in `segments`: its records go to a tag named 'vip'" in run.stderr
+    assert not re.search(r"\blists?\b|members", run.stderr.split("Reader 'target-autopilot' completed", 1)[1])
 
 
 def test_consent_is_never_sent_so_an_unsubscribed_person_stays_unsubscribed(

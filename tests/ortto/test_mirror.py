@@ -46,7 +46,14 @@ def test_mirror_unsets_leavers_tags_after_a_dry_run_that_writes_nothing(
     assert "POST /v1/person/merge" not in sandbox.stats()["by_endpoint"]
     assert len(sandbox.tags()["vip"]) == 10
     plan = dry.report["segments"]["vip"]["plan"]
-    assert (plan["members_now"], plan["to_update"], plan["unchanged"], plan["to_remove"]) == (10, 1, 7, 2)
+    assert (plan["tag"], plan["holders_now"], plan["to_update"], plan["unchanged"], plan["to_remove"]) == (
+        "exists",
+        10,
+        1,
+        7,
+        2,
+    )
+    assert "Dry run, segment 'vip': tag exists (mirrored); 10 holders now;" in dry.stderr
     assert plan["examples"]["to_remove"] == ["p8@example.com", "p9@example.com"]
 
     real = run_target(mirror, week2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import subprocess
 import sys
@@ -73,6 +74,25 @@ def test_show_prints_lists_and_member_counts(sandbox: Sandbox, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert "3 contacts, 1 lists" in out
     assert re.search(r"Weekly\s+3 members", out)
+
+
+def test_show_into_a_pipe_its_reader_closed_ends_quietly(sandbox: Sandbox) -> None:
+    """`autopilot-sandbox show | head`: head leaves after its lines; show must not print a traceback."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before show writes anything
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("autopilot-sandbox")), "show", "--url", sandbox.url],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 0
+    assert done.stderr == ""
 
 
 def test_show_without_a_sandbox_fails_clearly(capsys: pytest.CaptureFixture[str]) -> None:

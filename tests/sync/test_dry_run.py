@@ -66,8 +66,9 @@ def test_a_dry_run_reads_plans_and_writes_nothing(sandbox: Sandbox, run_target: 
 
     emptied = run_target(config, [people, activate_version("vip"), state({"week": 3})])
 
-    assert emptied.code == 0, emptied.stderr
+    assert emptied.code == 1, emptied.stderr  # the real run's verdict and exit code
     assert "Dry run: a real run would stop here. Mirror guard" in emptied.stderr
+    assert "Dry run: the real run would fail" in emptied.stderr.strip().splitlines()[-1]
     assert "'vip' holds 250 members and would lose 250" in emptied.report["guard"]
     assert sandbox.dump() == before
     assert emptied.states == []

@@ -134,3 +134,8 @@ def run_cli(
         env={**os.environ, "XDG_CACHE_HOME": str(workdir / ".cache"), **(env or {})},
     )
     return Run(done.returncode, done.stdout, done.stderr, rejected, report, full)
+
+
+def logged_at(level: str, stderr: str) -> str:
+    """The log lines of `stderr` at `level` (e.g. "WARNING"), one a line."""
+    return "\n".join(line for line in stderr.splitlines() if f"| {level.ljust(8)} |" in line)

@@ -105,6 +105,7 @@ def test_segments_land_as_lists_with_members_and_fields(sandbox: Sandbox, run_ta
     assert run.report["list_assignment"] == expected_mode
     churn = run.report["segments"]["churn_risk"]
     assert (churn["records"], churn["profiles"], churn["memberships_added"]) == (4, 2, 2)
+    assert (run.report["api"], churn["plan"]["list"]) == ("classic", "created")
     assert churn["rejected"] == {"invalid_email": 1, "schema_violation": 1}
 
 
@@ -246,19 +247,34 @@ def test_segment_property_names_the_lists(sandbox: Sandbox, run_target: RunTarge
 )
 def test_one_bad_item_costs_only_itself_not_its_batch(sandbox: Sandbox, run_target: RunTarget) -> None:
     sandbox.create_custom_field("Tier", "string")
-    people = [record("s", email=f"p{i}@example.com", tier="gold") for i in range(40)]
-    people[17]["record"]["nickname"] = "Lucky"  # Autopilot has no such field: this item is refused
+    people = [record("s", email=f"p{i:03d}@example.com", tier="gold") for i in range(240)]
+    bad = {5, 117, 118, 130, 201}  # one in the first batch (which probes list assignment), two in one
+    for i in bad:
+        people[i]["record"]["nickname"] = "Lucky"  # Autopilot has no such field: this item is refused
     config = target_config(sandbox, field_mapping={"Tier": "tier", "Nickname": "nickname"})
-    run = run_target(config, [schema("s", ["email", "tier", "nickname"]), *people])
+    messages = [schema("s", ["email", "tier", "nickname"]), *people]
+    run = run_target(config, messages)
 
     assert run.code == 0, run.stderr
-    assert len(sandbox.lists()["s"]) == 39
-    assert "p17@example.com" not in sandbox.lists()["s"]
-    [rejected] = run.rejected
-    assert rejected["reason"] == "api_rejected"
-    assert "Nickname" in rejected["message"]
-    assert rejected["record"]["email"] == "p17@example.com"
-    assert run.report["segments"]["s"]["upserted"] == 39
+    assert len(sandbox.lists()["s"]) == 240 - len(bad)
+    assert sorted(line["record"]["email"] for line in run.rejected) == sorted(
+        f"p{i:03d}@example.com" for i in bad
+    )
+    assert {line["reason"] for line in run.rejected} == {"api_rejected"}
+    assert all("Nickname" in line["message"] for line in run.rejected)
+    assert run.report["segments"]["s"]["upserted"] == 240 - len(bad)
+    bulks = sandbox.stats()["by_endpoint"]["POST /v1/contacts"]
+    if sandbox.config()["bulk_partial_failure"] == "reject-batch":
+        assert bulks == {"400": len(bad), "200": 3}  # each refusal names its item: a resend, never a split
+    else:
+        assert bulks == {"200": 3}
+
+    again = run_target(config, messages)  # only the refused people are sent: not a systematic refusal
+
+    assert again.code == 0, again.stderr
+    assert sorted(line["record"]["email"] for line in again.rejected) == sorted(
+        line["record"]["email"] for line in run.rejected
+    )
 
 
 def test_bad_key_fails_in_the_first_request_without_leaking_it(

@@ -1,5 +1,5 @@
 """A fresh Meltano project, made the way a user would: `meltano init`, this repository's tap-postgres
-extractor, and `meltano add loader target-autopilot --from-ref` the Hub definition."""
+extractor, and `meltano add --plugin-type loader target-autopilot --from-ref` the Hub definition."""
 
 from __future__ import annotations
 
@@ -65,9 +65,10 @@ class MeltanoProject:
         hub["pip_url"] = f"-e {ROOT}"
         local_ref = parent / "target-autopilot.yml"
         local_ref.write_text(yaml.safe_dump(hub, sort_keys=False))
-        project.meltano("add", "--no-install", "loader", "target-autopilot", "--from-ref", str(local_ref))
-        # The sandbox has no rate limit. In meltano.yml, not in the environment: Meltano 4.4 turns a
-        # `decimal` setting given as TARGET_AUTOPILOT_REQUESTS_PER_SECOND into a value it cannot write.
+        project.meltano(
+            "add", "--no-install", "--plugin-type", "loader", "target-autopilot", "--from-ref", str(local_ref)
+        )
+        # The sandbox has no rate limit: as fast as it answers.
         definition = yaml.safe_load(meltano_yml.read_text())
         definition["plugins"]["loaders"][0]["config"] = {"requests_per_second": 500}
         meltano_yml.write_text(yaml.safe_dump(definition, sort_keys=False))

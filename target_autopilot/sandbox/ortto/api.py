@@ -17,13 +17,14 @@ from typing import Any
 from target_autopilot.sandbox.config import SandboxConfig
 from target_autopilot.sandbox.ortto.errors import OrttoError, bad_request
 from target_autopilot.sandbox.ortto.fields import CUSTOM_TYPES, SELECTS, CustomField, kebab
-from target_autopilot.sandbox.ortto.merge import Merge, apply_person, parse_merge, person_error
-from target_autopilot.sandbox.ortto.people import get_people
-from target_autopilot.sandbox.ortto.store import OrttoStore, OrttoStoreClosedError
+from target_autopilot.sandbox.ortto.merge import Merge, apply_person, parse_merge, person_error, suppressed
+from target_autopilot.sandbox.ortto.people import get_people, render
+from target_autopilot.sandbox.ortto.store import OrttoAccount, OrttoStore, OrttoStoreClosedError
 from target_autopilot.sandbox.ortto.subscribe import audiences_page, subscribe, tags_list
 
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
 FAILED = frozenset({"invalid", "suppressed"})
+MAX_READ_FIELDS = 150  # person/get-by-ids
 Body = dict[str, object] | list[dict[str, object]] | None
 
 
@@ -65,6 +66,7 @@ class OrttoApi:
         self.routes: dict[tuple[str, str], Handler] = {
             ("/v1/person/merge", "POST"): self.merge,
             ("/v1/person/get", "POST"): self.get,
+            ("/v1/person/get-by-ids", "POST"): self.get_by_ids,
             ("/v1/person/custom-field/get", "POST"): self.get_fields,
             ("/v1/person/custom-field/create", "POST"): self.create_field,
             ("/v1/tags/get", "POST"): self.get_tags,
@@ -97,11 +99,14 @@ class OrttoApi:
     def _merge(self, account: str, merge: Merge, config: SandboxConfig) -> tuple[int, Body]:
         with self.store.transaction(account) as data:
             errors = [person_error(data, merge, person) for person in merge.people]
-            if config.ortto_mixed_batch == "reject" and any(errors) and not all(errors):
-                details: list[dict[str, object]] = [
-                    {"status": "invalid", "error": error} for error in errors if error
+            if config.ortto_mixed_batch == "reject":
+                refusals = [
+                    _refusal(data, merge, person, error)
+                    for person, error in zip(merge.people, errors, strict=True)
                 ]
-                raise bad_request(f"Invalid contacts provided ({details[0]['error']})", details)
+                failed = [refusal for refusal in refusals if refusal["status"] != "valid"]
+                if failed and len(failed) < len(refusals):  # one entry per person, in request order
+                    raise bad_request(f"Invalid contacts provided ({failed[0]['error']})", refusals)
             results: list[dict[str, object]] = [
                 {"status": "invalid", "error": error} if error else apply_person(data, merge, person)
                 for person, error in zip(merge.people, errors, strict=True)
@@ -111,6 +116,18 @@ class OrttoApi:
         if config.ortto_people_order == "shuffled":
             self._order.shuffle(results)
         return 200, {"people": results}
+
+    def get_by_ids(self, call: OrttoCall) -> tuple[int, Body]:
+        """POST /v1/person/get-by-ids: the people with these ids, keyed by id (unknown ids left out)."""
+        body = call.json()
+        ids, wanted = body.get("contact_ids"), body.get("fields")
+        if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
+            raise bad_request('"contact_ids" must be an array of person ids')
+        if wanted is not None and (not isinstance(wanted, list) or len(wanted) > MAX_READ_FIELDS):
+            raise bad_request(f'"fields" must be an array of at most {MAX_READ_FIELDS} field ids')
+        with self.store.transaction(call.account) as data:
+            found = [data.people[pid] for pid in dict.fromkeys(ids) if pid in data.people]
+            return 200, {"contacts": {person.person_id: render(data, person, wanted) for person in found}}
 
     def get(self, call: OrttoCall) -> tuple[int, Body]:
         """POST /v1/person/get: people, filtered, by audience, paged."""
@@ -182,3 +199,14 @@ def _field_json(custom: CustomField) -> dict[str, object]:
     if custom.values:
         inner["dic_items"] = list(custom.values)
     return {"field": inner, "tracked_value": custom.track_changes}
+
+
+def _refusal(
+    data: OrttoAccount, merge: Merge, person: dict[str, Any], error: str | None
+) -> dict[str, object]:
+    """What a refused whole batch says of one person: why it would fail, or `valid`."""
+    if error:
+        return {"status": "invalid", "error": error}
+    if suppressed(data, merge, person):
+        return {"status": "suppressed", "error": "Email is suppressed"}
+    return {"status": "valid"}

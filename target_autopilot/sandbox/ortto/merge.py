@@ -165,6 +165,20 @@ def apply_person(account: OrttoAccount, merge: Merge, person: dict[str, Any]) ->
     return {"person_id": found.person_id, "status": "merged"}
 
 
+def suppressed(account: OrttoAccount, merge: Merge, person: dict[str, Any]) -> bool:
+    """Whether merging this (valid) person would be refused because their new address is suppressed."""
+    fields: dict[str, Any] = person.get("fields", {})
+    email = fields.get(EMAIL)
+    return (
+        merge.suppression
+        and not merge.skip_non_existing
+        and not merge.by_person_id
+        and isinstance(email, str)
+        and email.lower() in account.suppressed
+        and find_person(account, merge, fields) is None
+    )
+
+
 def _create(account: OrttoAccount, merge: Merge, fields: dict[str, Any], tags: list[str]) -> Result:
     if merge.skip_non_existing or merge.by_person_id:
         return {"status": "ignored"}

@@ -70,7 +70,7 @@ def get_people(
         else sum(1 for pid in ids if people[pid].fields.get("bol::p"))
     )
     return {
-        "contacts": [_render(account, person, wanted) for person in page],
+        "contacts": [render(account, person, wanted) for person in page],
         "meta": {
             "total_contacts": len(account.people),
             "total_organizations": 0,
@@ -210,7 +210,7 @@ def _holds(tag: Tag) -> Predicate:
     return lambda person: person.person_id in tag.holders
 
 
-def _render(account: OrttoAccount, person: Person, wanted: object) -> dict[str, object]:
+def render(account: OrttoAccount, person: Person, wanted: object) -> dict[str, object]:
     """A contact: the asked fields it has a value for (unset ones are left out, never null)."""
     values: dict[str, object] = dict(person.fields)
     tag_ids = [account.tags[name].tag_id for name in person.tags if name in account.tags]

@@ -125,7 +125,7 @@ def test_mixed_batch_switch(ortto: Ortto, switch: str) -> None:
         assert ortto.sandbox.person("ok@example.com") is not None
     else:
         assert response.status_code == 400
-        assert response.json()["details"][0]["status"] == "invalid"
+        assert [d["status"] for d in response.json()["details"]] == ["valid", "invalid"]
         assert ortto.sandbox.people() == []
     all_bad = ortto.merge(person("bad@example.com", **{"int:cm:x": 1}))
     assert all_bad.status_code == 400
@@ -153,3 +153,34 @@ def test_async_switch(ortto: Ortto, switch: str) -> None:
     else:
         assert results["people"][0]["status"] == "created"
     assert ortto.sandbox.person("later@example.com") is not None
+
+
+def test_reject_refuses_a_batch_with_a_new_suppressed_address_and_names_each_person(ortto: Ortto) -> None:
+    ortto.sandbox.configure(ortto_mixed_batch="reject")
+    ortto.merged(person("old@example.com"))
+    for email in ("old@example.com", "new@example.com"):
+        ortto.sandbox.suppress(email)
+    batch = [person("a@example.com"), person("new@example.com"), person("old@example.com")]
+
+    response = ortto.merge(*batch, suppression_list_field_id="str::email")
+
+    assert response.status_code == 400
+    assert [d["status"] for d in response.json()["details"]] == ["valid", "suppressed", "valid"]
+    assert [p["fields"]["str::email"] for p in ortto.sandbox.people()] == ["old@example.com"]
+
+
+def test_get_by_ids_reads_people_keyed_by_id(ortto: Ortto) -> None:
+    created = ortto.merged(person("a@example.com", **{"str::first": "A"}), person("b@example.com"))
+    ids = [result["person_id"] for result in created]
+
+    answer = ortto.post(
+        "/person/get-by-ids", json={"contact_ids": [*ids, "0" * 24], "fields": ["str::email", "str::first"]}
+    ).json()
+
+    assert answer == {
+        "contacts": {
+            ids[0]: {"id": ids[0], "fields": {"str::email": "a@example.com", "str::first": "A"}},
+            ids[1]: {"id": ids[1], "fields": {"str::email": "b@example.com"}},  # unset: left out
+        }
+    }
+    assert ortto.post("/person/get-by-ids", json={"contact_ids": "x"}).status_code == 400
