@@ -131,11 +131,8 @@ class SyncLog:
             db = self._db
             with self._lock:
                 db.execute("BEGIN IMMEDIATE")
-                old = "SELECT run_id FROM runs WHERE started_at < datetime('now', ?)"
-                cutoff = (f"-{self.keep_days} days",)
-                db.execute(f"DELETE FROM changes WHERE run_id IN ({old})", cutoff)  # noqa: S608 - our own SQL
-                db.execute(f"DELETE FROM snapshot WHERE last_run IN ({old})", cutoff)  # noqa: S608
-                db.execute("DELETE FROM runs WHERE started_at < datetime('now', ?)", cutoff)
+                if self.keep_days:  # 0 keeps every run
+                    self._forget_old_runs(db)
                 db.execute(
                     "INSERT INTO runs (run_id, started_at, api, sync_mode, dry_run, status) "
                     "VALUES (?, ?, ?, ?, ?, 'running')",
@@ -187,6 +184,13 @@ class SyncLog:
                 db.execute(_SNAPSHOT, {"run": self.run_id})
             db.execute("COMMIT")
             self._close()
+
+    def _forget_old_runs(self, db: sqlite3.Connection) -> None:
+        old = "SELECT run_id FROM runs WHERE started_at < datetime('now', ?)"
+        cutoff = (f"-{self.keep_days} days",)
+        db.execute(f"DELETE FROM changes WHERE run_id IN ({old})", cutoff)  # noqa: S608 - our own SQL
+        db.execute(f"DELETE FROM snapshot WHERE last_run IN ({old})", cutoff)  # noqa: S608
+        db.execute("DELETE FROM runs WHERE started_at < datetime('now', ?)", cutoff)
 
     def close(self) -> None:
         """Close; a run that did not finish leaves its row (not finished) and none of its changes."""

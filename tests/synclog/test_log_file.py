@@ -45,6 +45,10 @@ def test_the_log_is_private_and_forgets_runs_older_than_keep_run_files(
     assert nobody.returncode == 1
     assert "decided anything about old@example.com" in nobody.stdout
 
+    table(log, "UPDATE runs SET started_at = datetime('now', '-400 days') RETURNING run_id")
+    assert run_target({**config, "keep_run_files": 0}, people("new@example.com")).code == 0
+    assert len(run_ids(log)) == 2  # 0 keeps every run
+
 
 @pytest.mark.parametrize("sandbox", [{"bulk_list_assignment": "off", "latency_ms": 20}], indirect=True)
 def test_a_run_killed_with_sigkill_leaves_a_log_the_next_run_reads_and_appends_to(
