@@ -7,7 +7,8 @@ Steps, each printed before it runs so you can repeat them by hand:
    `--api ortto` (`make demo API=ortto`) in `dev-ortto`: today's Autopilot, segments as tags;
 4. print the per-segment summary from the run report, and what the sandbox now holds (lists, or
    tags and their holders);
-5. stop the sandbox, whatever happened.
+5. ask the sync log (`output/autopilot-sync-log.sqlite`) about one person and about the runs;
+6. stop the sandbox, whatever happened.
 
 The sandbox enforces Autopilot's documented 5 requests/second (Ortto: 10, the smallest plan's), so
 the run shows how the target paces itself against the real limit. The sandbox keeps nothing between
@@ -20,6 +21,7 @@ Run it with the project's virtual environment: .venv/bin/python demo/run_demo.py
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shlex
@@ -39,6 +41,7 @@ BIN = Path(sys.executable).parent
 OUTPUT = ROOT / "output"
 REPORT = OUTPUT / "autopilot-report.json"
 REJECTED = OUTPUT / "autopilot-rejected.jsonl"
+SYNC_LOG = OUTPUT / "autopilot-sync-log.sqlite"  # meltano.yml's sync_log_path
 SANDBOX_LOG = OUTPUT / "sandbox.log"
 PORT = 8787  # the port meltano.yml's dev environment points at
 API_KEY = "sandbox-key"
@@ -128,6 +131,12 @@ def print_summary(report: dict[str, Any]) -> None:
     )
 
 
+def first_email(segment: str) -> str:
+    """The first address of a demo segment's CSV file."""
+    with (ROOT / "demo" / f"{segment}.csv").open(newline="", encoding="utf-8") as handle:
+        return next(csv.DictReader(handle))["Email"].strip().lower()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Export the demo segments into a local sandbox.")
     parser.add_argument("--api", choices=("classic", "ortto"), default="classic")
@@ -171,6 +180,12 @@ def main() -> int:
         if api == "ortto":
             for tag, holders in SandboxControl(root_url, API_KEY).tags().items():
                 print(f"  {tag}: {', '.join(holders[:4])}, ... ({len(holders)} holders)")
+
+        step(f"Why is someone in a list, or not? The sync log ({SYNC_LOG.relative_to(ROOT)})")
+        sync_log = [str(BIN / "autopilot-sync-log")]
+        where = ["--log", str(SYNC_LOG.relative_to(ROOT))]
+        run([*sync_log, "why", first_email("churn_risk"), *where])
+        run([*sync_log, "runs", *where])
     except subprocess.CalledProcessError as error:
         print(f"\nFailed (exit code {error.returncode}): {shlex.join(error.cmd)}", file=sys.stderr)
         return 1

@@ -20,10 +20,11 @@ from target_autopilot.ortto.fields import field_name as ortto_field_name
 from target_autopilot.outcomes import Applier
 from target_autopilot.ratelimit import BadRequestBudget, RateLimiter
 from target_autopilot.rejects import RejectedFile
-from target_autopilot.report import Report
+from target_autopilot.report import Report, plural
 from target_autopilot.runfiles import new_run_id
 from target_autopilot.settings import Settings
 from target_autopilot.staging import Staging
+from target_autopilot.synclog import SyncLog
 from target_autopilot.values import Rejection
 
 # Where an export is put together, each API gets its package's applier (apis.py holds the data alone).
@@ -58,6 +59,11 @@ class Export:
         self.run_id = new_run_id()
         self.rejects = RejectedFile(settings.rejected_records_path, self.run_id)
         self.report = Report(APIS[settings.api])
+        self.log = (
+            SyncLog(settings.sync_log_path, self.run_id, settings.keep_run_files)
+            if settings.sync_log_path
+            else None
+        )
         self.client: AutopilotClient | None = None
         self._stream_properties: dict[str, set[str]] = {}
         self._fields: set[MappedField] = set()
@@ -66,6 +72,13 @@ class Export:
         self._mappings: list[StreamMapping] = []
         self._dropped = guards.DroppedValues()
         self._joined: set[str] = set()  # segment names that hold a separator character
+
+    def open(self) -> None:
+        """Create this run's files now: an unwritable path must stop the run before anything is sent."""
+        self.rejects.open()
+        if self.log is not None:
+            self.log.start(self.settings.api, self.settings.sync_mode, self.settings.dry_run)
+            self.report.files["sync log"] = self.log.path
 
     # Called by the target and the sinks while the input is read
 
@@ -127,15 +140,29 @@ class Export:
         return titles
 
     def reject(
-        self, stream: str, titles: list[str], rejection: Rejection, record: Any, email: str | None = None
+        self,
+        stream: str,
+        titles: list[str],
+        rejection: Rejection,
+        record: Any,
+        email: str | None = None,
+        person: str | None = None,
     ) -> None:
-        """Write a rejected record; its person, when known by `email`, is never removed in this run."""
+        """Write a rejected record; its person, when known by `email`, is never removed in this run.
+
+        The sync log files the rejection under `person` (the address as the source wrote it, when
+        it is not a valid one), else under `email`."""
         self.rejects.write(stream, rejection.reason, rejection.message, record)
         self.report.reject(titles, rejection.reason)
         if email is not None:
             self.staging.keep(email)
+        who = person or email
+        if self.log is not None and who:
+            self.log.rejected(who, titles, rejection.reason, rejection.message)
 
-    def drop_value(self, stream: str, titles: list[str], dropped: DroppedValue, record: Any) -> None:
+    def drop_value(
+        self, stream: str, titles: list[str], dropped: DroppedValue, record: Any, email: str
+    ) -> None:
         """Record a value left out of an exported contact."""
         name = FIELD_NAMES[self.settings.api](dropped.key)  # in the API's own terms
         message = dropped.message.replace(f"→ {dropped.key}:", f"→ {name}:", 1)
@@ -143,6 +170,8 @@ class Export:
         self.rejects.write(stream, "invalid_value", message, record, detail)
         self.report.dropped(titles)
         self._dropped.add(dropped.key, dropped.source, dropped.value)
+        if self.log is not None:
+            self.log.dropped(email, titles, message)
 
     def cut_value(self, stream: str, cut: DroppedValue, record: Any) -> None:
         """Record a value exported cut to the API's limit (the person is exported)."""
@@ -198,6 +227,7 @@ class Export:
                 self.logger,
                 managed,
                 self._fields,
+                self.log,
             )
             started = time.monotonic()
             try:
@@ -291,6 +321,18 @@ class Export:
             self.report.lowered_rate = self.client.limiter.rate
         return self.report.to_dict(self.client.counts if self.client else None, status)
 
+    def log_end(self, summary: dict[str, Any]) -> None:
+        """End the run in the sync log with the summary's figures (commits its changes)."""
+        if self.log is not None:
+            requests = summary["requests"]["sent"]
+            self.log.finish(summary["status"], summary["records"], summary["profiles"], requests)
+            self.logger.info(
+                "Sync log: %s of this run written to %s in %.2f s",
+                plural(self.log.rows, "change"),
+                self.log.path,
+                self.log.seconds,
+            )
+
     def _warn_about_nothing_received(self) -> None:
         arrived = sorted(self._stream_properties)
         if self.settings.segment_property is None:
@@ -316,6 +358,8 @@ class Export:
 
     def close(self) -> None:
         self.rejects.close()
+        if self.log is not None:
+            self.log.close()
         self.staging.close()
         if self.client is not None:
             self.client.close()

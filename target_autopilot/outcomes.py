@@ -20,6 +20,7 @@ from target_autopilot.rejects import RejectedFile
 from target_autopilot.report import Report, plural
 from target_autopilot.settings import Settings
 from target_autopilot.staging import StagedProfile, Staging
+from target_autopilot.synclog import SyncLog
 
 U = TypeVar("U")
 
@@ -40,13 +41,25 @@ class Recorder:
     """Counts outcomes in the report and writes their rejections."""
 
     def __init__(
-        self, staging: Staging, rejects: RejectedFile, report: Report, managed: Mapping[str, str]
+        self,
+        staging: Staging,
+        rejects: RejectedFile,
+        report: Report,
+        managed: Mapping[str, str],
+        log: SyncLog | None = None,
     ) -> None:
         self.staging = staging
         self.rejects = rejects
         self.report = report
         self.managed = managed
+        self.log = log
         self.refusals = RefusalWatch()
+
+    def log_plan(self) -> None:
+        """Write each person's part of the plan to the sync log (past the guard: a stopped run wrote
+        nothing, so it logs nothing)."""
+        if self.log is not None:
+            self.log.planned(self.staging.decisions)
 
     def count(self, outcome: Outcome) -> None:
         """Count what the API accepted as soon as it answers, so a partial report counts it too."""
@@ -64,12 +77,17 @@ class Recorder:
             record = {"email": removal.email, "list": removal.list_title}
             self.rejects.write(self.managed.get(removal.list_title, ""), "removal_rejected", message, record)
             self.report.reject([removal.list_title], "removal_rejected")
+            if self.log is not None:
+                self.log.refused(removal.email, [removal.list_title], "removal_rejected", message)
         for profile, reason, message in outcome.rejected:
             refused = reason in ("api_rejected", "suppressed")
             if refused and not self.report.api_rejected.set([profile.seq]):
                 continue  # refused again (another list's request): written once
             self.rejects.write(profile.stream, reason, message, profile.record)
-            self.report.reject(self.staging.lists_of(profile.email), reason)
+            lists = self.staging.lists_of(profile.email)
+            self.report.reject(lists, reason)
+            if self.log is not None:
+                self.log.refused(profile.email, lists, reason, message)
         self.refusals.observe(
             len(outcome.accepted),
             (message for _, reason, message in outcome.rejected if reason == "api_rejected"),
@@ -124,6 +142,7 @@ class Applier:
         logger: logging.Logger,
         managed: Mapping[str, str],
         fields: Collection[MappedField],
+        log: SyncLog | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -134,7 +153,7 @@ class Applier:
         self.managed = managed  # title of each list mirrored in this run → its stream
         self.fields = fields
         self.workers = workers_for(settings.requests_per_second)
-        self.recorder = Recorder(staging, rejects, report, managed)
+        self.recorder = Recorder(staging, rejects, report, managed, log)
 
     def run(self) -> None:
         raise NotImplementedError

@@ -203,13 +203,25 @@ SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "sync_log_path",
+        th.StringType,
+        description=(
+            "Optional SQLite file that each run appends to: the run (`runs`), what it decided for "
+            "every person and segment (`changes`: added, removed, updated, unchanged, rejected with "
+            "the rejected file's reason, value_dropped; `planned_*` in a dry run) and each person's "
+            "latest state per segment (`snapshot`). Ask it with `autopilot-sync-log why EMAIL`. "
+            "Created readable by its owner only."
+        ),
+    ),
+    th.Property(
         "keep_run_files",
         th.IntegerType,
         default=30,
         description=(
-            "Days to keep the per-run files (rejected records, reports) of this target: at the start "
-            "of each run, those of `rejected_records_path` and `report_path` that began longer ago "
-            "are deleted. No other file is touched. `0` keeps them all."
+            "Days to keep the per-run files (rejected records, reports) of this target and the runs of "
+            "its sync log: at the start of each run, those of `rejected_records_path` and "
+            "`report_path` that began longer ago are deleted, and so are older runs in "
+            "`sync_log_path`. No other file is touched. `0` keeps them all."
         ),
     ),
     th.Property(
@@ -307,6 +319,7 @@ class Settings:
     on_invalid_value: str = "drop_value"
     rejected_records_path: str = DEFAULT_REJECTED_PATH
     report_path: str | None = None
+    sync_log_path: str | None = None
     keep_run_files: int = 30
     notify: bool | None = None
     sync_mode: str = "add"
@@ -342,6 +355,7 @@ class Settings:
             on_invalid_value=config.get("on_invalid_value") or "drop_value",
             rejected_records_path=config.get("rejected_records_path") or DEFAULT_REJECTED_PATH,
             report_path=config.get("report_path") or None,
+            sync_log_path=config.get("sync_log_path") or None,
             keep_run_files=int(config.get("keep_run_files", 30)),
             notify=config.get("notify"),
             sync_mode=config.get("sync_mode") or "add",

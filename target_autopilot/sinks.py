@@ -13,6 +13,7 @@ from target_autopilot.apis import ORTTO
 from target_autopilot.mapping import DroppedValue, StreamMapping
 from target_autopilot.ortto import limits
 from target_autopilot.rejects import record_json
+from target_autopilot.synclog import person_of
 from target_autopilot.values import Rejection, normalise_email
 
 if TYPE_CHECKING:
@@ -109,11 +110,12 @@ class AutopilotSink(RecordSink):
             else:
                 outcome = fitted
         if isinstance(outcome, Rejection):
-            email = normalise_email(record.get(self.mapping.email_source))
-            self.export.reject(self.stream_name, titles, outcome, record, email)
+            raw = record.get(self.mapping.email_source)
+            email = normalise_email(raw)
+            self.export.reject(self.stream_name, titles, outcome, record, email, person_of(raw))
             return
         for dropped in outcome.dropped:
-            self.export.drop_value(self.stream_name, titles, dropped, record)
+            self.export.drop_value(self.stream_name, titles, dropped, record, outcome.email)
         for cut in truncated:
             self.export.cut_value(self.stream_name, cut, record)
         self.export.stage(outcome, titles, self.stream_name, record_json(record))

@@ -182,6 +182,16 @@ class Staging:
         """(list, email) for every member of a managed list who is not in its segment."""
         yield from self._db.execute("SELECT list, email FROM leavers ORDER BY list, email")
 
+    def decisions(self, prefix: str = "") -> Iterator[tuple[str, str, str, None, None]]:
+        """(email, list, operation, no reason, no message) the plan decided for each membership and
+        leaver, as the sync log stores them; `prefix` goes before each operation."""
+        yield from self._db.execute(
+            "SELECT email, list, :prefix || CASE WHEN NOT held THEN 'added' WHEN unchanged THEN 'unchanged' "
+            "ELSE 'updated' END, NULL, NULL FROM diff "
+            "UNION ALL SELECT email, list, :prefix || 'removed', NULL, NULL FROM leavers",
+            {"prefix": prefix},
+        )
+
     def examples(self, title: str, limit: int) -> dict[str, list[str]]:
         """Up to `limit` emails of each planned change to a list: to_add, to_update, unchanged, to_remove."""
         member = "SELECT email FROM diff WHERE list = ? AND held = ? AND unchanged = ? ORDER BY seq LIMIT ?"

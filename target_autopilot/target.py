@@ -178,7 +178,7 @@ class TargetAutopilot(Target):
         try:
             paths = (self.settings.rejected_records_path, self.settings.report_path)
             remove_old_files(paths, self.settings.keep_run_files, self.logger)
-            self.export.rejects.open()
+            self.export.open()
             self.listen(file_input)
         except ExportError as exc:
             self._stop_early(file_input, str(exc), exc.exit_code)
@@ -260,6 +260,7 @@ class TargetAutopilot(Target):
         if own:
             report.files["report"] = own
         summary = self.export.summary(status)
+        self.export.log_end(summary)
         report.log_summary(self.logger, summary)
         if path and own:
             Report.write(own, summary)

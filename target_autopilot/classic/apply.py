@@ -50,6 +50,7 @@ class Applier(outcomes.Applier):
             diff = plan.diff(self.staging, found, self.managed, examples=self.settings.dry_run)
             self.report.planned(diff)
             self.check_plan(diff, "list")
+            self.recorder.log_plan()
             if self.settings.dry_run:
                 return
             self.recorder.refusals.vouch(diff.unchanged)

@@ -71,6 +71,7 @@ class OrttoApplier(outcomes.Applier):
         diff = plan.diff(self.staging, set(tags), self.managed, examples=self.settings.dry_run)
         self.report.planned(diff)
         self.check_plan(diff, "tag")
+        self.recorder.log_plan()
         if self.settings.dry_run:
             return
         self.recorder.refusals.vouch(diff.unchanged)

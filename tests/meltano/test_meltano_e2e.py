@@ -94,6 +94,8 @@ def meltano_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env["MELTANO_ENVIRONMENT"] = "dev"
     env["MELTANO_STATE_BACKEND_URI"] = tmp_path_factory.mktemp("state").as_uri()
     env["MELTANO_PROJECT_ROOT"] = str(copy_project(tmp_path_factory.mktemp("project")))
+    # meltano.yml logs the runs to output/ (for the demo): the tests' runs go to a temp dir instead.
+    env["TARGET_AUTOPILOT_SYNC_LOG_PATH"] = str(tmp_path_factory.mktemp("synclog") / "sync-log.sqlite")
     meltano("install", env=env)
     return env
 
@@ -191,6 +193,23 @@ def test_report_counts_every_record_of_each_segment(export: dict[str, Path]) -> 
     assert report["status"] == "completed"
     for stream, title in SEGMENTS.items():
         assert report["segments"][title]["records"] == len(read_segment(stream))
+
+
+def test_the_sync_log_says_why_a_person_of_the_demo_is_where_they_are(
+    export: dict[str, Path], meltano_env: dict[str, str]
+) -> None:
+    """`make demo`'s question, after the demo's `meltano run`: the log path comes from the environment."""
+    emails = [row["Email"].strip() for row in read_segment("churn_risk")]
+    member = next(email for email in emails if ADDRESS.fullmatch(email))
+    broken = next(email for email in emails if email and not ADDRESS.fullmatch(email))
+    command = str(Path(sys.executable).parent / "autopilot-sync-log")
+    answers = [
+        subprocess.run([command, "why", email], env=meltano_env, capture_output=True, text=True, check=False)
+        for email in (member, broken)
+    ]
+    assert [answer.returncode for answer in answers] == [0, 0], answers[1].stderr
+    assert ": added to list Churn risk" in answers[0].stdout
+    assert ": rejected from list Churn risk, invalid email" in answers[1].stdout
 
 
 def test_meltano_stores_the_tap_state(export: dict[str, Path], meltano_env: dict[str, str]) -> None:

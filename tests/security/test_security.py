@@ -45,8 +45,11 @@ def people() -> list[dict[str, Any]]:
 
 
 def everything_written(run: Run) -> str:
-    """stdout, stderr, the rejected file and the report: all the target writes."""
+    """stdout, stderr, the rejected file, the report and the sync log (its bytes): all the target writes."""
     files = [path.read_text() for path in (run.rejected_path, run.report_path) if path.exists()]
+    log = run.config.get("sync_log_path")
+    if log and Path(log).exists():
+        files.append(Path(log).read_bytes().decode("latin-1"))
     return "\n".join([run.stdout, run.stderr, *files])
 
 
@@ -82,14 +85,16 @@ def held(sandbox: SandboxControl, api: str) -> dict[str, list[str]]:
 
 def exported(factory: SandboxFactory, workdir: Path, key: str, _other: str, api: str) -> tuple[Run, bool]:
     sandbox = factory(api_keys=(key,))
-    run = run_cli(workdir, api_config(sandbox, api), people(), env=DEBUG)
+    run = run_cli(
+        workdir, api_config(sandbox, api, sync_log_path=str(workdir / "log.sqlite")), people(), env=DEBUG
+    )
     assert held(sandbox, api) == {"people": ["ada@example.com"]}  # the key was used, and worked
     return run, True
 
 
 def wrong_key(factory: SandboxFactory, workdir: Path, key: str, other: str, api: str) -> tuple[Run, bool]:
     sandbox = factory(api_keys=(key,))
-    config = {**api_config(sandbox, api), "api_key": other}
+    config = {**api_config(sandbox, api, sync_log_path=str(workdir / "log.sqlite")), "api_key": other}
     return run_cli(workdir, config, people(), env=DEBUG), False
 
 
@@ -104,7 +109,8 @@ def every_request_fails(
     factory: SandboxFactory, workdir: Path, key: str, _other: str, api: str
 ) -> tuple[Run, bool]:
     sandbox = factory(api_keys=(key,), fault_rate=1.0, fault_kinds=("503", "drop"))
-    return run_cli(workdir, api_config(sandbox, api, retry_seconds=1), people(), env=DEBUG), False
+    config = api_config(sandbox, api, retry_seconds=1, sync_log_path=str(workdir / "log.sqlite"))
+    return run_cli(workdir, config, people(), env=DEBUG), False
 
 
 def config_error(factory: SandboxFactory, workdir: Path, key: str, _other: str, api: str) -> tuple[Run, bool]:
