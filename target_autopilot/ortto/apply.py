@@ -60,9 +60,9 @@ class OrttoApplier(outcomes.Applier):
         """Apply everything; raises an ExportError when Ortto cannot be brought there."""
         with ThreadPoolExecutor(1, thread_name_prefix="tags") as side:
             reading = side.submit(read_tags, self.client)  # meanwhile, the fields
-            self.field_map.prepare(self.client, self.logger, create=not self.settings.dry_run)
+            self.field_map.prepare(self.client, self.logger, create=False)  # created past the guards
             tags = reading.result()
-        if self.field_map.missing():
+        if self.field_map.missing() and self.settings.dry_run:
             self.logger.info(
                 "Dry run: would create the custom fields %s", ", ".join(map(repr, self.field_map.missing()))
             )
@@ -75,6 +75,8 @@ class OrttoApplier(outcomes.Applier):
         if self.settings.dry_run:
             return
         self.recorder.refusals.vouch(diff.unchanged)
+        if self.field_map.missing():  # the plan passed every guard: now the first write
+            self.field_map.prepare(self.client, self.logger, create=True)
         people, leavers = self.staging.send_counts()
         total = math.ceil(people / MERGE_LIMIT) + math.ceil(leavers / MERGE_LIMIT)
         self.logger.info(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from target_autopilot.sandbox import Sandbox
-from tests.ortto.conftest import ortto_config
+from tests.ortto.conftest import custom_fields, ortto_config
 from tests.target.support import RunTarget, logged_at, record, schema, state, target_config
 
 PEOPLE = ["email", "first_name", "segment"]
@@ -105,13 +105,17 @@ def test_a_cell_naming_several_segments(api: str, sandbox: Sandbox, run_target: 
 
 def segments(count: int) -> list[dict[str, Any]]:
     """One person in each of `count` segments named like a CSV cell of several: `S0;x`, `S1;x`, …"""
-    return [record("people", email=f"p{i}@example.com", segment=f"S{i};x") for i in range(count)]
+    return [
+        record("people", email=f"p{i}@example.com", first_name=f"P{i}", segment=f"S{i};x")
+        for i in range(count)
+    ]
 
 
 def test_too_many_new_tags_stop_the_run_before_any_write(sandbox: Sandbox, run_target: RunTarget) -> None:
     """38 junk tags in one run: stopped before any write, naming them; a dry run names them and says
     the same; a first export of a dozen segments goes through at the default."""
-    config = ortto_config(sandbox, segment_property="segment")
+    # "Nick" is a custom field the account does not have: creating it would be a write too.
+    config = ortto_config(sandbox, segment_property="segment", field_mapping={"Nick": "first_name"})
     messages = [schema("people", PEOPLE), *segments(38), state({"done": 1})]
 
     dry = run_target({**config, "dry_run": True}, messages)
@@ -126,14 +130,16 @@ def test_too_many_new_tags_stop_the_run_before_any_write(sandbox: Sandbox, run_t
         ) in last_line(run.stderr)
     assert "Dry run: would create 38 new tags: 'S0;x', 'S10;x', 'S11;x'" in logged_at("INFO", dry.stderr)
     assert last_line(dry.stderr).split("| ")[-1].startswith("Dry run: the real run would fail")
-    assert set(sandbox.stats()["by_endpoint"]) == {"POST /v1/tags/get"}  # a read: nothing written
-    assert (sandbox.tags(), sandbox.people()) == ({}, [])
+    reads = {"POST /v1/tags/get", "POST /v1/person/custom-field/get"}
+    assert set(sandbox.stats()["by_endpoint"]) == reads  # nothing written
+    assert (sandbox.tags(), sandbox.people(), custom_fields(sandbox)) == ({}, [], {})
 
     dozen = run_target(config, [schema("people", PEOPLE), *segments(12), state({"done": 2})])
 
     assert dozen.code == 0, dozen.stderr
     assert dozen.states == [{"done": 2}]
     assert len(sandbox.tags()) == 12
+    assert list(custom_fields(sandbox)) == ["str:cm:nick"]
 
 
 @pytest.mark.parametrize(
