@@ -57,6 +57,15 @@ def shared_scope(item: pytest.Function) -> str | None:
     return None
 
 
+@pytest.fixture(scope="module")
+def shared_sandbox() -> Iterator[Sandbox]:
+    """One sandbox of both APIs (rate limits off) for a whole test module; a folder's `sandbox` fixture
+    resets it before each test (tests/ortto, tests/synclog, tests/wrong_data)."""
+    sandbox = run_sandbox(rate_limit=0, ortto_rate_limit=0).start()
+    yield sandbox
+    sandbox.stop()
+
+
 @pytest.fixture
 def sandbox_factory() -> Iterator[SandboxFactory]:
     """Start sandboxes with `SandboxConfig` options (rate limits off unless given); all stop after."""

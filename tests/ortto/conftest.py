@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from target_autopilot.sandbox import Sandbox, SandboxControl, run_sandbox
+from target_autopilot.sandbox import Sandbox, SandboxControl
 
 DEFAULTS = {
     "rate_limit": 0,
@@ -26,13 +25,6 @@ DEFAULTS = {
     "ortto_async": "queued",
     "ortto_field_limit": 100,
 }
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[Sandbox]:
-    sandbox = run_sandbox(rate_limit=0, ortto_rate_limit=0).start()
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from target_autopilot.sandbox import Sandbox, run_sandbox
+from target_autopilot.sandbox import Sandbox
 
 DEFAULTS = {"latency_ms": 0.0, "bulk_list_assignment": "on"}
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[Sandbox]:
-    sandbox = run_sandbox(rate_limit=0, ortto_rate_limit=0).start()
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture

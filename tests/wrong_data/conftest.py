@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from target_autopilot.sandbox import Sandbox, run_sandbox
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[Sandbox]:
-    sandbox = run_sandbox(rate_limit=0, ortto_rate_limit=0).start()
-    yield sandbox
-    sandbox.stop()
+from target_autopilot.sandbox import Sandbox
 
 
 @pytest.fixture
