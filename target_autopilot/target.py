@@ -22,7 +22,7 @@ from singer_sdk.helpers.capabilities import (
 )
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
-from target_autopilot import settings as settings_module
+from target_autopilot import schema
 from target_autopilot.config_keys import load_method_problems, unknown_key_problems
 from target_autopilot.early_stop import discard_unread_input
 from target_autopilot.errors import DryRunVerdict, ExportError, InputError, Terminated
@@ -36,7 +36,7 @@ from target_autopilot.settings import Settings
 from target_autopilot.sinks import AutopilotSink
 from target_autopilot.startup import log_start, unknown_variables
 
-_SECRET_SETTINGS = [name for name, prop in settings_module.SCHEMA["properties"].items() if prop.get("secret")]
+_SECRET_SETTINGS = [name for name, prop in schema.SCHEMA["properties"].items() if prop.get("secret")]
 
 
 def _redact_secrets(errors: list[str]) -> list[str]:
@@ -59,7 +59,7 @@ class TargetAutopilot(Target):
 
     name = "target-autopilot"
     # A copy: the SDK adds its built-in settings to this dict in place, and SCHEMA stays the target's own.
-    config_jsonschema = copy.deepcopy(settings_module.SCHEMA)
+    config_jsonschema = copy.deepcopy(schema.SCHEMA)
     default_sink_class = AutopilotSink
     message_reader_class = Reader
     # `validate-records` has no name in Meltano's capabilities: left out, so that --about and the Hub
@@ -74,7 +74,7 @@ class TargetAutopilot(Target):
         super().append_builtin_config(config_jsonschema)
         for name, prop in TARGET_VALIDATE_RECORDS_CONFIG["properties"].items():
             config_jsonschema["properties"].setdefault(name, prop)
-        config_jsonschema["properties"]["load_method"] = settings_module.LOAD_METHOD
+        config_jsonschema["properties"]["load_method"] = schema.LOAD_METHOD
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         self._config = numbers_from_text(self._config, self.config_jsonschema)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from target_autopilot.settings import SCHEMA
+from target_autopilot.schema import SCHEMA
 from tests.target.support import TARGET
 
 README = Path(__file__).parents[2] / "README.md"
