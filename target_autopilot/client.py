@@ -301,7 +301,7 @@ class AutopilotClient:
             answer = self._answer(method, url, body, label)
             status = answer.status
         finally:
-            self.bad_requests.release(400 <= status < 500)
+            self.bad_requests.release(400 <= status < 500 and status != 429)  # a 429 is pacing, not bad
         return answer
 
     def _answer(self, method: str, url: str, body: Any, label: str) -> Answer:
