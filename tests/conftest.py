@@ -22,11 +22,24 @@ from typing import Any
 import pytest
 
 from target_autopilot.sandbox import Sandbox, run_sandbox
+from tests.target import in_process
 from tests.target.support import Run, RunTarget, run_cli
 
 SandboxFactory = Callable[..., Sandbox]
 # Scopes wider than a test, widest first; a session-scoped fixture of the suite would need its own group.
 SHARED_SCOPES = ("package", "module", "class")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--target-in-process",
+        action="store_true",
+        help="run the target inside the test process (`make mutants`): tests/target/in_process.py",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    in_process.enabled = bool(config.getoption("--target-in-process"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

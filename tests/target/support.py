@@ -15,6 +15,7 @@ from urllib.parse import quote
 import requests
 
 from target_autopilot.sandbox import SandboxControl
+from tests.target import in_process
 
 TARGET = str(Path(sys.executable).with_name("target-autopilot"))
 
@@ -122,6 +123,11 @@ def run_cli(
     config_path = workdir / f"{name}-config.json"
     config_path.write_text(json.dumps(full))
     lines = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
+    # Each test's runs share their own cache (Ortto's bad-answer ledger), not the user's.
+    run_env = {"XDG_CACHE_HOME": str(workdir / ".cache"), **(env or {})}
+    if in_process.enabled:
+        code, stdout, stderr = in_process.run(workdir, config_path, lines, run_env, name)
+        return Run(code, stdout, stderr, rejected, report, full)
     done = subprocess.run(
         [TARGET, "--config", str(config_path)],
         input=lines,
@@ -130,8 +136,7 @@ def run_cli(
         timeout=timeout,
         check=False,
         cwd=workdir,
-        # Each test's runs share their own cache (Ortto's bad-answer ledger), not the user's.
-        env={**os.environ, "XDG_CACHE_HOME": str(workdir / ".cache"), **(env or {})},
+        env={**os.environ, **run_env},
     )
     return Run(done.returncode, done.stdout, done.stderr, rejected, report, full)
 
