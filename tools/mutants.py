@@ -1,0 +1,117 @@
+"""The mutation run's figures (`make mutants`): kill rate per module, and every survivor explained or not.
+
+Reads what `mutmut run` left in mutants/ (through `mutmut results --all` and `mutmut show`) and
+docs/mutants.md, whose tables name each survivor judged equivalent with its reason. Prints the table
+that docs/mutants.md shows, then each survivor the page does not explain, with its diff; exits 1 if
+there is any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTMUT = str(Path(sys.executable).with_name("mutmut"))
+PAGE = ROOT / "docs" / "mutants.md"
+KILLED = ("killed", "caught by type check", "timeout", "segfault")
+_LINE = re.compile(r"^\s+(\S+): (.+)$")
+_EXPLAINED = re.compile(r"^\|\s*`([^`]+)`\s*\|")
+
+
+def statuses() -> dict[str, str]:
+    """Every mutant's status, by name."""
+    done = subprocess.run(
+        [MUTMUT, "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return {match[1]: match[2] for line in done.stdout.splitlines() if (match := _LINE.match(line))}
+
+
+def module_of(name: str) -> str:
+    """`target_autopilot.plan.x_diff__mutmut_3` → `target_autopilot/plan.py`."""
+    parts = name.split(".")
+    return "/".join(parts[:-1]) + ".py"
+
+
+def explained() -> set[str]:
+    """The survivors docs/mutants.md names as equivalent."""
+    if not PAGE.exists():
+        return set()
+    return {match[1] for line in PAGE.read_text().splitlines() if (match := _EXPLAINED.match(line))}
+
+
+def table(by_name: dict[str, str], equivalent: set[str]) -> list[str]:
+    """The kill rate per module: killed by a test or by mypy strict, survivors, of them explained."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for name, status in by_name.items():
+        row = counts[module_of(name)]
+        row["all"] += 1
+        row["tests" if status == "killed" else "mypy" if status == "caught by type check" else status] += 1
+        if status == "survived" and name in equivalent:
+            row["equivalent"] += 1
+    lines = [
+        "| Module | Mutants | Killed by a test | Caught by mypy | Timeout | Survived | Of them equivalent "
+        "| Kill rate | Score (equivalents aside) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    total: Counter[str] = Counter()
+    for module in sorted(counts):
+        lines.append(_row(f"`{module}`", counts[module]))
+        total.update(counts[module])
+    lines.append(_row("**All**", total))
+    return lines
+
+
+def _row(label: str, row: Counter[str]) -> str:
+    killed = row["tests"] + row["mypy"] + row["timeout"] + row["segfault"]
+    scored = row["all"] - row["equivalent"]
+    return (
+        f"| {label} | {row['all']} | {row['tests']} | {row['mypy']} | {row['timeout']} | {row['survived']} "
+        f"| {row['equivalent']} | {killed / row['all']:.1%} | {killed / scored if scored else 1:.1%} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-diffs", action="store_true", help="name unexplained survivors without diffs")
+    args = parser.parse_args()
+    by_name = statuses()
+    if not by_name:
+        print("No mutation results: run `make mutants` first.", file=sys.stderr)
+        return 2
+    equivalent = explained()
+    print("\n".join(table(by_name, equivalent)))
+    unchecked = sorted(name for name, status in by_name.items() if status not in (*KILLED, "survived"))
+    if unchecked:
+        print(f"\n{len(unchecked)} mutants were not run to the end (status other than killed or survived):")
+        print("\n".join(f"  {name}: {by_name[name]}" for name in unchecked))
+    open_ = sorted(
+        name for name, status in by_name.items() if status == "survived" and name not in equivalent
+    )
+    if not open_:
+        return 1 if unchecked else 0
+    print(
+        f"\n{len(open_)} survivors docs/mutants.md does not explain (kill them with a test, or explain them):"
+    )
+    for name in open_:
+        print(f"\n{name}")
+        if not args.no_diffs:
+            shown = subprocess.run(
+                [MUTMUT, "show", name], cwd=ROOT, capture_output=True, text=True, check=False
+            )
+            print(
+                "\n".join(
+                    line
+                    for line in shown.stdout.splitlines()
+                    if line[:1] in "+-" and line[:3] not in ("+++", "---")
+                )
+            )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
