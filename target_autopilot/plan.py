@@ -22,7 +22,8 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import groupby, islice
+from operator import itemgetter
 from typing import TypeVar
 
 from target_autopilot.errors import ProfileLimitExceeded
@@ -97,9 +98,7 @@ class Plan:
         return [s for s in self.segments.values() if s.managed and s.over_guard(max_fraction)]
 
 
-def diff(
-    staging: Staging, existing: Collection[str], managed: Collection[str], *, examples: bool = False
-) -> Plan:
+def diff(staging: Staging, existing: Collection[str], managed: Collection[str], *, examples: bool) -> Plan:
     """Diff the staged segments against what Autopilot holds (recorded in staging by a reader).
 
     `existing`: titles of lists that exist; `managed`: titles of lists mirrored in this run.
@@ -155,16 +154,9 @@ def check_limit(profiles: int, max_profiles: int) -> None:
 def units(staging: Staging, mode: str) -> Generator[Unit, None, None]:
     """Every unit of work for `mode` ("bulk" or "per_contact"), lists first, in arrival order."""
     if mode == "bulk":
-        current: str | None = None
-        batch: list[StagedProfile] = []
-        for title, profile in staging.missing_memberships():
-            if title != current or len(batch) == BULK_LIMIT:
-                if batch:
-                    yield BulkUpsert(batch, current)
-                current, batch = title, []
-            batch.append(profile)
-        if batch:
-            yield BulkUpsert(batch, current)
+        for title, memberships in groupby(staging.missing_memberships(), key=itemgetter(0)):
+            for batch in chunked((profile for _, profile in memberships), BULK_LIMIT):
+                yield BulkUpsert(batch, title)
     else:
         for profile, titles, unchanged in staging.profiles_missing_lists():
             if unchanged:

@@ -137,6 +137,15 @@ def test_an_empty_complete_stream_trips_the_guard_and_writes_nothing(
     assert emptied.code == 0, emptied.stderr
     assert sandbox.lists() == {**before, "vip": []}
     assert emptied.report["segments"]["vip"]["removed"] == 4
+    assert emptied.report["segments"]["vip"]["plan"] == {
+        "list": "exists",
+        "mirrored": True,
+        "members_now": 4,
+        "to_add": 0,
+        "to_update": 0,
+        "unchanged": 0,
+        "to_remove": 4,
+    }
     assert emptied.states == [{"week": 2}]
 
 
@@ -160,8 +169,12 @@ def test_the_guard_names_every_list_over_it_and_lets_the_others_be(
 
     assert run.code != 0
     [guard] = [line for line in run.stderr.splitlines() if "Mirror guard" in line]
-    assert "'vip' holds 4 members and would lose 3" in guard
-    assert "'newsletter' holds 3 members and would lose 2" in guard
+    assert (
+        "Mirror guard: a list would lose more than max_removal_fraction = 0.5 of its members: "
+        "'newsletter' holds 3 members and would lose 2; 'vip' holds 4 members and would lose 3. "
+        "If the source is right, raise max_removal_fraction (1 turns the guard off) for this run; "
+        "preview with dry_run: true. Nothing was written to Autopilot."
+    ) in guard
     assert "'churn'" not in guard
     assert writes(sandbox.stats()) == 0
 
@@ -223,3 +236,30 @@ def test_a_removal_autopilot_refuses_is_in_the_rejected_file(sandbox: Sandbox, r
     assert "Autopilot refused to remove from list 'vip' (HTTP 403)" in refused["message"]
     assert run.report["segments"]["vip"]["rejected"] == {"removal_rejected": 1, "schema_violation": 1}
     assert run.report["segments"]["vip"]["removed"] == 0
+
+
+@pytest.mark.parametrize("list_assignment", ["bulk", "per_contact"])
+def test_the_announced_request_count_is_what_a_fault_free_run_sends(
+    sandbox: Sandbox, run_target: RunTarget, list_assignment: str
+) -> None:
+    populate(sandbox, run_target)
+    newcomers = [f"new{n:03d}" for n in range(150)]
+    messages = [
+        schema("vip", ["email", "first_name"]),
+        activate_version("vip"),
+        *people("vip", "bob", "cy"),  # ada and dee leave: 2 removals
+        *people("vip", *newcomers),  # 150 join: 2 bulk upserts, or one request each
+        schema("newsletter", ["email", "first_name"]),
+        record("newsletter", email="nia@example.com", first_name="Nia B."),  # changed: 1 upsert
+    ]
+
+    run = run_target(
+        target_config(sandbox, sync_mode="mirror", list_assignment=list_assignment, max_removal_fraction=1),
+        messages,
+    )
+
+    assert run.code == 0, run.stderr
+    [announced] = [line for line in run.stderr.splitlines() if "Applying: about" in line]
+    expected = 2 + 1 + (2 if list_assignment == "bulk" else 150)
+    assert f"Applying: about {expected} requests at" in announced
+    assert writes(sandbox.stats()) == expected
