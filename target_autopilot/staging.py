@@ -52,6 +52,10 @@ CREATE VIEW work AS SELECT p.* FROM profiles p WHERE NOT p.unchanged
 """
 
 
+# json.dumps with these options builds an encoder per call; one serves every record.
+_FIELDS_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 class StagedProfile:
     """A profile as staged: its number, email, the contact fields to send, and its last source record."""
 
@@ -97,7 +101,7 @@ class Staging:
 
     def add(self, contact: Contact, lists: Sequence[str], stream: str, record: str) -> None:
         """Stage a record's contact (merged into its profile) and its memberships."""
-        fields = json.dumps(contact.fields, separators=(",", ":"), ensure_ascii=False)
+        fields = _FIELDS_JSON(contact.fields)
         email = contact.email
         # One statement for a new profile (the usual case), a second only for a known one.
         inserted = self._db.execute(

@@ -8,7 +8,7 @@ Ortto takes (RFC 3339 date-times; email-validator's addresses, at most 254 chara
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,8 +29,10 @@ class Fitted:
     truncated: tuple[DroppedValue, ...]
 
 
-def fit(contact: Contact, specs: Iterable[FieldSpec], *, drop_invalid: bool) -> Fitted | Rejection:
+def fit(contact: Contact, specs: Sequence[FieldSpec], *, drop_invalid: bool) -> Fitted | Rejection:
     """The contact with every value in Ortto's limits, or a Rejection (`reject_record` mode)."""
+    if not any(_over_limit(spec, contact.fields) for spec in specs):
+        return Fitted(contact, ())  # the usual case: nothing to cut, no copy
     standard = dict(contact.fields)
     custom: dict[str, Any] = dict(standard.pop("custom", None) or {})
     truncated: list[DroppedValue] = []
@@ -59,6 +61,16 @@ def fit(contact: Contact, specs: Iterable[FieldSpec], *, drop_invalid: bool) -> 
     if custom:
         standard["custom"] = custom
     return Fitted(replace(contact, fields=standard, dropped=tuple(dropped)), tuple(truncated))
+
+
+def _over_limit(spec: FieldSpec, fields: dict[str, Any]) -> bool:
+    """Whether the contact's value for `spec` is one `fit` cuts or refuses."""
+    value = (fields.get("custom") or {}).get(spec.key) if spec.is_custom else fields.get(spec.key)
+    if value is None:
+        return False
+    if spec.kind in TEXT_KINDS and isinstance(value, str):
+        return len(value) > STRING_MAX
+    return _out_of_range(spec.kind, value)
 
 
 def _out_of_range(kind: str, value: Any) -> bool:
