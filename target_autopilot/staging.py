@@ -323,4 +323,5 @@ def _split(lists: str | None) -> list[str]:
 
 def held_email(email: str) -> str:
     """An email read from Autopilot in the form staged emails take (trimmed, lower case, NFC)."""
-    return unicodedata.normalize("NFC", email.strip().lower())
+    folded = email.strip().lower()
+    return folded if folded.isascii() else unicodedata.normalize("NFC", folded)  # ASCII is NFC already
