@@ -19,14 +19,16 @@ from target_autopilot.holdings import HeldContact
 from target_autopilot.mapping import Contact
 
 _SCHEMA = """
+-- Narrow, so the plan's scans and counts read a few pages; `seq` (arrival order) is the rowid, so
+-- reading in arrival order needs no sort. What is sent and what is written to the rejected file,
+-- the wide part, is in `bodies`, by the same `seq`.
 CREATE TABLE profiles (
-    email TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    fields TEXT NOT NULL,
+    seq INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
     stream TEXT NOT NULL,
-    record TEXT NOT NULL,
     unchanged INTEGER NOT NULL DEFAULT 0  -- 1: Autopilot already stores every field to send
 );
+CREATE TABLE bodies (seq INTEGER PRIMARY KEY, fields TEXT NOT NULL, record TEXT NOT NULL);
 -- Keyed by email first: the plan looks memberships up per profile (by email), never by list alone.
 CREATE TABLE memberships (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (email, list))
     WITHOUT ROWID;
@@ -104,16 +106,21 @@ class Staging:
         fields = _FIELDS_JSON(contact.fields)
         email = contact.email
         # One statement for a new profile (the usual case), a second only for a known one.
+        seq = self.profile_count + 1
         inserted = self._db.execute(
-            "INSERT OR IGNORE INTO profiles (email, seq, fields, stream, record) VALUES (?, ?, ?, ?, ?)",
-            (email, self.profile_count + 1, fields, stream, record),
+            "INSERT OR IGNORE INTO profiles (seq, email, stream) VALUES (?, ?, ?)", (seq, email, stream)
         ).rowcount
         if inserted:
-            self.profile_count += 1
-        else:
+            self.profile_count = seq
             self._db.execute(
-                "UPDATE profiles SET fields = json_patch(fields, ?), stream = ?, record = ? WHERE email = ?",
-                (fields, stream, record, email),
+                "INSERT INTO bodies (seq, fields, record) VALUES (?, ?, ?)", (seq, fields, record)
+            )
+        else:
+            self._db.execute("UPDATE profiles SET stream = ? WHERE email = ?", (stream, email))
+            self._db.execute(
+                "UPDATE bodies SET fields = json_patch(fields, ?), record = ? "
+                "WHERE seq = (SELECT seq FROM profiles WHERE email = ?)",
+                (fields, record, email),
             )
         add_membership = "INSERT OR IGNORE INTO memberships (list, email) VALUES (?, ?)"
         if len(lists) == 1:
@@ -155,8 +162,8 @@ class Staging:
     def mark_unchanged(self) -> None:
         """Flag the profiles whose every field Autopilot already stores with an equal value."""
         self._db.execute(
-            "UPDATE profiles SET unchanged = 1 WHERE email IN (SELECT p.email FROM profiles p "
-            "JOIN held h USING (email) WHERE same_fields(p.fields, h.fields))"
+            "UPDATE profiles SET unchanged = 1 WHERE seq IN (SELECT p.seq FROM profiles p "
+            "JOIN held h USING (email) JOIN bodies b USING (seq) WHERE same_fields(b.fields, h.fields))"
         )
 
     def mark_stored(self, emails: Sequence[str]) -> None:
@@ -239,23 +246,26 @@ class Staging:
 
     def missing_memberships(self) -> Iterator[tuple[str, StagedProfile]]:
         """(list, profile) for every membership not yet present, by list, then arrival order."""
-        cursor = self._db.execute(
-            "SELECT m.list, p.seq, p.email, p.fields, p.stream, p.record FROM memberships m "
-            "JOIN profiles p USING (email) "
-            "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) "
-            "ORDER BY m.list, p.seq"
-        )
-        for title, *profile in cursor:
-            yield title, StagedProfile(*profile)
+        # A list at a time, profiles in their (rowid) order: no sort of every profile's body.
+        for title in self.lists():
+            cursor = self._db.execute(
+                "SELECT p.seq, p.email, b.fields, p.stream, b.record FROM profiles p "
+                "JOIN memberships m ON m.email = p.email AND m.list = :list JOIN bodies b USING (seq) "
+                "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = :list AND x.email = p.email) "
+                "ORDER BY p.seq",
+                {"list": title},
+            )
+            for row in cursor:
+                yield title, StagedProfile(*row)
 
     def profiles_missing_lists(self) -> Iterator[tuple[StagedProfile, list[str], bool]]:
         """Each profile lacking a membership, the lists it lacks, and whether it is unchanged."""
         cursor = self._db.execute(
-            "SELECT p.seq, p.email, p.fields, p.stream, p.record, group_concat(m.list, char(31)), "
+            "SELECT p.seq, p.email, b.fields, p.stream, b.record, group_concat(m.list, char(31)), "
             "p.unchanged "
-            "FROM memberships m JOIN profiles p USING (email) "
+            "FROM profiles p JOIN memberships m ON m.email = p.email JOIN bodies b USING (seq) "
             "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) "
-            "GROUP BY p.email ORDER BY min(p.seq)"
+            "GROUP BY p.seq ORDER BY p.seq"
         )
         for seq, email, fields, stream, record, lists, same in cursor:
             yield StagedProfile(seq, email, fields, stream, record), sorted(lists.split("\x1f")), bool(same)
@@ -263,8 +273,8 @@ class Staging:
     def complete_profiles(self) -> Iterator[StagedProfile]:
         """Changed profiles already in every list they belong to (they need only an upsert)."""
         cursor = self._db.execute(
-            "SELECT p.seq, p.email, p.fields, p.stream, p.record FROM profiles p WHERE NOT p.unchanged "
-            "AND NOT EXISTS ("
+            "SELECT p.seq, p.email, b.fields, p.stream, b.record FROM profiles p JOIN bodies b USING (seq) "
+            "WHERE NOT p.unchanged AND NOT EXISTS ("
             "SELECT 1 FROM memberships m WHERE m.email = p.email AND NOT EXISTS ("
             "SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email)) ORDER BY p.seq"
         )
@@ -275,11 +285,11 @@ class Staging:
         """Each profile that needs a request, in arrival order, with all its lists, those it is not
         yet in, and the managed lists it leaves (for an API that writes them all in one request)."""
         cursor = self._db.execute(
-            "SELECT w.seq, w.email, w.fields, w.stream, w.record, "
+            "SELECT w.seq, w.email, b.fields, w.stream, b.record, "
             "(SELECT group_concat(list, char(31)) FROM memberships m WHERE m.email = w.email), "
             "(SELECT group_concat(list, char(31)) FROM diff d WHERE d.email = w.email AND NOT d.held), "
             "(SELECT group_concat(list, char(31)) FROM leavers l WHERE l.email = w.email) "
-            "FROM work w ORDER BY w.seq"
+            "FROM work w JOIN bodies b USING (seq) ORDER BY w.seq"
         )
         for seq, email, fields, stream, record, lists, missing, leaving in cursor:
             yield (
