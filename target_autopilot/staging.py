@@ -54,6 +54,7 @@ CREATE VIEW work AS SELECT p.* FROM profiles p WHERE NOT p.unchanged
 """
 
 
+_BATCH = 500  # records staged per write
 # json.dumps with these options builds an encoder per call; one serves every record.
 _FIELDS_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -89,12 +90,27 @@ class Staging:
         self._dir = tempfile.TemporaryDirectory(prefix="target-autopilot-")
         # check_same_thread=False: the SDK may call sinks from its drain threads; every use is
         # from one thread at a time (staging before apply, reading during apply's planning).
-        self._db = sqlite3.connect(Path(self._dir.name) / "staging.db", check_same_thread=False)
-        self._db.executescript(_SCHEMA)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.create_function("same_fields", 2, holdings.unchanged, deterministic=True)
-        self.profile_count = 0
+        self._connection = sqlite3.connect(Path(self._dir.name) / "staging.db", check_same_thread=False)
+        self._connection.executescript(_SCHEMA)
+        self._connection.execute("PRAGMA journal_mode=OFF")
+        self._connection.execute("PRAGMA synchronous=OFF")
+        self._connection.create_function("same_fields", 2, holdings.unchanged, deterministic=True)
+        # Records staged but not yet written: a few statements per batch rather than per record.
+        self._profiles: list[tuple[str, str]] = []
+        self._bodies: list[tuple[str, str, str]] = []
+        self._memberships: list[tuple[str, str]] = []
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The database, with every record staged so far written to it."""
+        if self._profiles:
+            self._write_pending()
+        return self._connection
+
+    @property
+    def profile_count(self) -> int:
+        """How many distinct profiles are staged (their `seq` runs from 1 to this)."""
+        return int(self._db.execute("SELECT coalesce(max(seq), 0) FROM profiles").fetchone()[0])
 
     def knows(self, email: str) -> bool:
         """Whether a profile with this email is staged."""
@@ -103,30 +119,30 @@ class Staging:
 
     def add(self, contact: Contact, lists: Sequence[str], stream: str, record: str) -> None:
         """Stage a record's contact (merged into its profile) and its memberships."""
-        fields = _FIELDS_JSON(contact.fields)
         email = contact.email
-        # One statement for a new profile (the usual case), a second only for a known one.
-        seq = self.profile_count + 1
-        inserted = self._db.execute(
-            "INSERT OR IGNORE INTO profiles (seq, email, stream) VALUES (?, ?, ?)", (seq, email, stream)
-        ).rowcount
-        if inserted:
-            self.profile_count = seq
-            self._db.execute(
-                "INSERT INTO bodies (seq, fields, record) VALUES (?, ?, ?)", (seq, fields, record)
-            )
-        else:
-            self._db.execute("UPDATE profiles SET stream = ? WHERE email = ?", (stream, email))
-            self._db.execute(
-                "UPDATE bodies SET fields = json_patch(fields, ?), record = ? "
-                "WHERE seq = (SELECT seq FROM profiles WHERE email = ?)",
-                (fields, record, email),
-            )
-        add_membership = "INSERT OR IGNORE INTO memberships (list, email) VALUES (?, ?)"
-        if len(lists) == 1:
-            self._db.execute(add_membership, (lists[0], email))
-        else:
-            self._db.executemany(add_membership, [(title, email) for title in lists])
+        self._profiles.append((email, stream))
+        self._bodies.append((email, _FIELDS_JSON(contact.fields), record))
+        self._memberships += [(title, email) for title in lists]
+        if len(self._profiles) >= _BATCH:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        # In arrival order, as one statement a record would: a new email gets the next seq (the
+        # rowid), a known one keeps its own and has its fields merged (the last record wins per field).
+        db = self._connection
+        db.executemany(
+            "INSERT INTO profiles (email, stream) VALUES (?, ?) "
+            "ON CONFLICT (email) DO UPDATE SET stream = excluded.stream",
+            self._profiles,
+        )
+        db.executemany(
+            "INSERT INTO bodies (seq, fields, record) SELECT seq, ?2, ?3 FROM profiles WHERE email = ?1 "
+            "ON CONFLICT (seq) DO UPDATE SET fields = json_patch(fields, excluded.fields), "
+            "record = excluded.record",
+            self._bodies,
+        )
+        db.executemany("INSERT OR IGNORE INTO memberships (list, email) VALUES (?, ?)", self._memberships)
+        self._profiles, self._bodies, self._memberships = [], [], []
 
     def lists(self) -> list[str]:
         """The titles of every list that gets members, in name order."""
@@ -323,7 +339,7 @@ class Staging:
 
     def close(self) -> None:
         """Drop the staging database."""
-        self._db.close()
+        self._connection.close()
         self._dir.cleanup()
 
 
