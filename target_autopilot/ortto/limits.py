@@ -8,7 +8,7 @@ Ortto takes (RFC 3339 date-times; email-validator's addresses, at most 254 chara
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,6 +19,7 @@ STRING_MAX = 255  # Ortto `str` fields; the target creates text fields as `str`,
 INT_RANGE = range(-(2**63), 2**63)
 THOUSANDTHS = 1000  # decimals are stored as integers times 1000
 TEXT_KINDS = frozenset({"text", "string"})
+FLOAT_SAFE = 2**62 / THOUSANDTHS  # a decimal below this in size has its thousandths in int64
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,9 @@ class Fitted:
     truncated: tuple[DroppedValue, ...]
 
 
-def fit(contact: Contact, specs: Sequence[FieldSpec], *, drop_invalid: bool) -> Fitted | Rejection:
+def fit(contact: Contact, specs: Iterable[FieldSpec], *, drop_invalid: bool) -> Fitted | Rejection:
     """The contact with every value in Ortto's limits, or a Rejection (`reject_record` mode)."""
-    if not any(_over_limit(spec, contact.fields) for spec in specs):
+    if not _may_be_over(contact.fields):
         return Fitted(contact, ())  # the usual case: nothing to cut, no copy
     standard = dict(contact.fields)
     custom: dict[str, Any] = dict(standard.pop("custom", None) or {})
@@ -63,14 +64,21 @@ def fit(contact: Contact, specs: Sequence[FieldSpec], *, drop_invalid: bool) -> 
     return Fitted(replace(contact, fields=standard, dropped=tuple(dropped)), tuple(truncated))
 
 
-def _over_limit(spec: FieldSpec, fields: dict[str, Any]) -> bool:
-    """Whether the contact's value for `spec` is one `fit` cuts or refuses."""
-    value = (fields.get("custom") or {}).get(spec.key) if spec.is_custom else fields.get(spec.key)
-    if value is None:
-        return False
-    if spec.kind in TEXT_KINDS and isinstance(value, str):
-        return len(value) > STRING_MAX
-    return _out_of_range(spec.kind, value)
+def _may_be_over(fields: dict[str, Any]) -> bool:
+    """Whether any value could be over a limit, whatever its field's kind (False: `fit` changes nothing)."""
+    for value in fields.values():
+        if isinstance(value, str):
+            if len(value) > STRING_MAX:
+                return True
+        elif isinstance(value, int):
+            if value not in INT_RANGE:
+                return True
+        elif isinstance(value, float):
+            if not abs(value) < FLOAT_SAFE:
+                return True
+        elif isinstance(value, dict) and _may_be_over(value):  # the custom fields
+            return True
+    return False
 
 
 def _out_of_range(kind: str, value: Any) -> bool:
