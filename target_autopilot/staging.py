@@ -49,8 +49,11 @@ CREATE VIEW diff AS SELECT m.list, m.email, p.seq, p.unchanged,
         EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) AS held
     FROM memberships m JOIN profiles p USING (email);
 -- Profiles that need a request: a field to send, or a list they are not yet in.
+-- Memberships Autopilot does not hold yet (the diff's `NOT held`, without its join to profiles).
+CREATE VIEW lacking AS SELECT m.list, m.email FROM memberships m
+    WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email);
 CREATE VIEW work AS SELECT p.* FROM profiles p WHERE NOT p.unchanged
-    OR EXISTS (SELECT 1 FROM diff d WHERE d.email = p.email AND NOT d.held);
+    OR EXISTS (SELECT 1 FROM lacking l WHERE l.email = p.email);
 """
 
 
@@ -238,7 +241,7 @@ class Staging:
         """How many profiles need no request at all: unchanged and in every list they belong to."""
         row = self._db.execute(
             "SELECT count(*) FROM profiles p WHERE p.unchanged AND NOT EXISTS ("
-            "SELECT 1 FROM diff d WHERE d.email = p.email AND NOT d.held)"
+            "SELECT 1 FROM lacking l WHERE l.email = p.email)"
         ).fetchone()
         return int(row[0])
 
@@ -303,7 +306,7 @@ class Staging:
         cursor = self._db.execute(
             "SELECT w.seq, w.email, b.fields, w.stream, b.record, "
             "(SELECT group_concat(list, char(31)) FROM memberships m WHERE m.email = w.email), "
-            "(SELECT group_concat(list, char(31)) FROM diff d WHERE d.email = w.email AND NOT d.held), "
+            "(SELECT group_concat(list, char(31)) FROM lacking l WHERE l.email = w.email), "
             "(SELECT group_concat(list, char(31)) FROM leavers l WHERE l.email = w.email) "
             "FROM work w JOIN bodies b USING (seq) ORDER BY w.seq"
         )
@@ -319,7 +322,8 @@ class Staging:
         """(email, managed lists they leave) for each leaver who needs no other request."""
         cursor = self._db.execute(
             "SELECT email, group_concat(list, char(31)) FROM leavers "
-            "WHERE email NOT IN (SELECT email FROM work) GROUP BY email ORDER BY email"
+            "WHERE NOT EXISTS (SELECT 1 FROM work w WHERE w.email = leavers.email) "
+            "GROUP BY email ORDER BY email"
         )
         for email, lists in cursor:
             yield email, _split(lists)
@@ -328,7 +332,8 @@ class Staging:
         """(profiles that need a request, leavers who need nothing else)."""
         work = self._db.execute("SELECT count(*) FROM work").fetchone()[0]
         only = self._db.execute(
-            "SELECT count(DISTINCT email) FROM leavers WHERE email NOT IN (SELECT email FROM work)"
+            "SELECT count(DISTINCT email) FROM leavers l "
+            "WHERE NOT EXISTS (SELECT 1 FROM work w WHERE w.email = l.email)"
         ).fetchone()[0]
         return int(work), int(only)
 
