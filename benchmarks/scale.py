@@ -6,6 +6,10 @@ export and an unchanged re-run in mirror mode (the stream sent whole, so every h
 staging and diffed). Each run is the real CLI in its own process, measured as in `run.py`. It writes
 the table between the scale markers of BENCHMARKS.md (`--no-write` prints it only).
 
+`--pair` runs target-csv again right before each run of target-autopilot and compares the two: on a
+shared machine whose load changes within minutes, a ratio of neighbours means more (it costs four
+target-csv runs a size instead of one, so it is meant for 100k, not 1M).
+
 `--profile N` instead runs the first export and the re-run of N profiles (Classic) under memray and
 prints what holds memory at the peak of each, by allocating line (`--api ortto` for Ortto).
 """
@@ -76,8 +80,9 @@ def row(n: int, name: str, ours: Measured, csv: Measured) -> str:
     )
 
 
-def scale(sizes: tuple[int, ...], tmp: Path) -> tuple[list[str], list[float]]:
-    """The table's rows, and the peak RSS of every run of target-autopilot."""
+def scale(sizes: tuple[int, ...], tmp: Path, pair: bool = False) -> tuple[list[str], list[float]]:
+    """The table's rows, and the peak RSS of every run of target-autopilot (`pair`: each beside a
+    target-csv run of its own, just before it)."""
     rows: list[str] = []
     peaks: list[float] = []
     csv_command = [str(ensure_target_csv()), "--config"]
@@ -88,15 +93,16 @@ def scale(sizes: tuple[int, ...], tmp: Path) -> tuple[list[str], list[float]]:
         csv_dir = work / "csv"
         csv_dir.mkdir()
         (csv_dir / "config.json").write_text(json.dumps({"output_path": str(csv_dir / "out")}))
-        csv = measure([*csv_command, str(csv_dir / "config.json")], source, csv_dir)
-        if csv.code != 0:
-            raise RuntimeError(f"target-csv exited {csv.code}:\n{csv.stderr[-3000:]}")
-        print(f"  {n:,} target-csv: {csv.wall:.1f} s, {csv.rss_mb:.0f} MiB", file=sys.stderr, flush=True)
+        csv = baseline(csv_command, source, csv_dir, n)
+        fresh = True  # the target-csv run just made is the neighbour of the first run
         for api, api_settings in APIS.items():
             with unlimited_sandbox() as sandbox:
                 for run, run_settings in RUNS.items():
                     runs = work / f"{api}-{run[:5]}"
                     runs.mkdir()
+                    if pair and not fresh:
+                        csv = baseline(csv_command, source, csv_dir, n)
+                    fresh = False
                     ours = run_target(
                         sandbox, source, runs, requests_per_second=100_000, **api_settings, **run_settings
                     )
@@ -105,6 +111,15 @@ def scale(sizes: tuple[int, ...], tmp: Path) -> tuple[list[str], list[float]]:
                     print(f"  {rows[-1]}", file=sys.stderr, flush=True)
         shutil.rmtree(work)  # a million profiles' input and CSV output: not kept for the next size
     return rows, peaks
+
+
+def baseline(command: list[str], source: Path, csv_dir: Path, n: int) -> Measured:
+    """One measured run of target-csv on `source`."""
+    csv = measure([*command, str(csv_dir / "config.json")], source, csv_dir)
+    if csv.code != 0:
+        raise RuntimeError(f"target-csv exited {csv.code}:\n{csv.stderr[-3000:]}")
+    print(f"  {n:,} target-csv: {csv.wall:.1f} s, {csv.rss_mb:.0f} MiB", file=sys.stderr, flush=True)
+    return csv
 
 
 def profile(n: int, api: str, tmp: Path) -> None:
@@ -151,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="comma-separated profile counts")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
+    parser.add_argument("--pair", action="store_true", help="a target-csv run right before each run")
     parser.add_argument("--profile", type=int, metavar="N", help="profile memory at N profiles with memray")
     parser.add_argument("--api", choices=sorted(APIS), default="Classic", help="the API for --profile")
     args = parser.parse_args()
@@ -163,13 +179,13 @@ def main() -> None:
         sizes = tuple(int(size) for size in args.sizes.split(","))
         info = machine()
         started = time.perf_counter()
-        rows, peaks = scale(sizes, Path(tmp))
+        rows, peaks = scale(sizes, Path(tmp), args.pair)
     took = time.perf_counter() - started
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     body = "\n".join(
         [
             f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
-            f"`.venv/bin/python benchmarks/scale.py` in {took / 60:.1f} min.",
+            f"`.venv/bin/python benchmarks/scale.py{' --pair' if args.pair else ''}` in {took / 60:.1f} min.",
             "",
             *(f"- {key}: {value}" for key, value in info.items()),
             f"- Load average at the end (1, 5, 15 min): {load}",

@@ -45,13 +45,18 @@ def unchanged(staged: str, held: str) -> bool:
     for key, value in wanted.items():
         if key == "custom":
             continue
-        kind = "float" if key in _NUMBER_FIELDS else "boolean" if key in _BOOLEAN_FIELDS else "string"
-        if key not in fields or not same_value(kind, value, fields[key]):
+        if key not in fields:
+            return False
+        stored = fields[key]
+        if key in _NUMBER_FIELDS or key in _BOOLEAN_FIELDS:
+            if not same_value("float" if key in _NUMBER_FIELDS else "boolean", value, stored):
+                return False
+        elif not (isinstance(stored, str) and stored == value):  # same_value of a "string", inlined
             return False
     for key, value in (wanted.get("custom") or {}).items():
         kind, name = _custom_field(key)
-        stored = custom.get(name)
-        if stored is None or stored[0] != kind or not same_value(kind, value, stored[1]):
+        held_value = custom.get(name)
+        if held_value is None or held_value[0] != kind or not same_value(kind, value, held_value[1]):
             return False
     return True
 
@@ -72,6 +77,8 @@ def same_value(kind: str, sent: Any, stored: Any) -> bool:
     if kind == "boolean":
         return isinstance(stored, bool) and stored == sent
     if kind == "date":
+        if isinstance(sent, str) and sent == stored:  # the usual unchanged date: one parse, not two
+            return _instant(sent) is not None
         sent_at, stored_at = _instant(sent), _instant(stored)
         return sent_at is not None and sent_at == stored_at
     return isinstance(stored, str) and stored == sent

@@ -68,7 +68,8 @@ class Report:
         """Count one record read for each of its segments."""
         self.records += 1
         for title in titles:
-            self.segment(title).records += 1
+            figures = self.segments.get(title)  # once per record: no lock nor new figures when known
+            (figures if figures is not None else self.segment(title)).records += 1
 
     def reject(self, titles: list[str], reason: str) -> None:
         with self._lock:

@@ -19,14 +19,16 @@ from target_autopilot.holdings import HeldContact
 from target_autopilot.mapping import Contact
 
 _SCHEMA = """
+-- Narrow, so the plan's scans and counts read a few pages; `seq` (arrival order) is the rowid, so
+-- reading in arrival order needs no sort. What is sent and what is written to the rejected file,
+-- the wide part, is in `bodies`, by the same `seq`.
 CREATE TABLE profiles (
-    email TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    fields TEXT NOT NULL,
+    seq INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
     stream TEXT NOT NULL,
-    record TEXT NOT NULL,
     unchanged INTEGER NOT NULL DEFAULT 0  -- 1: Autopilot already stores every field to send
 );
+CREATE TABLE bodies (seq INTEGER PRIMARY KEY, fields TEXT NOT NULL, record TEXT NOT NULL);
 -- Keyed by email first: the plan looks memberships up per profile (by email), never by list alone.
 CREATE TABLE memberships (list TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (email, list))
     WITHOUT ROWID;
@@ -47,9 +49,17 @@ CREATE VIEW diff AS SELECT m.list, m.email, p.seq, p.unchanged,
         EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) AS held
     FROM memberships m JOIN profiles p USING (email);
 -- Profiles that need a request: a field to send, or a list they are not yet in.
+-- Memberships Autopilot does not hold yet (the diff's `NOT held`, without its join to profiles).
+CREATE VIEW lacking AS SELECT m.list, m.email FROM memberships m
+    WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email);
 CREATE VIEW work AS SELECT p.* FROM profiles p WHERE NOT p.unchanged
-    OR EXISTS (SELECT 1 FROM diff d WHERE d.email = p.email AND NOT d.held);
+    OR EXISTS (SELECT 1 FROM lacking l WHERE l.email = p.email);
 """
+
+
+_BATCH = 500  # records staged per write
+# json.dumps with these options builds an encoder per call; one serves every record.
+_FIELDS_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class StagedProfile:
@@ -83,12 +93,27 @@ class Staging:
         self._dir = tempfile.TemporaryDirectory(prefix="target-autopilot-")
         # check_same_thread=False: the SDK may call sinks from its drain threads; every use is
         # from one thread at a time (staging before apply, reading during apply's planning).
-        self._db = sqlite3.connect(Path(self._dir.name) / "staging.db", check_same_thread=False)
-        self._db.executescript(_SCHEMA)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.create_function("same_fields", 2, holdings.unchanged, deterministic=True)
-        self.profile_count = 0
+        self._connection = sqlite3.connect(Path(self._dir.name) / "staging.db", check_same_thread=False)
+        self._connection.executescript(_SCHEMA)
+        self._connection.execute("PRAGMA journal_mode=OFF")
+        self._connection.execute("PRAGMA synchronous=OFF")
+        self._connection.create_function("same_fields", 2, holdings.unchanged, deterministic=True)
+        # Records staged but not yet written: a few statements per batch rather than per record.
+        self._profiles: list[tuple[str, str]] = []
+        self._bodies: list[tuple[str, str, str]] = []
+        self._memberships: list[tuple[str, str]] = []
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The database, with every record staged so far written to it."""
+        if self._profiles:
+            self._write_pending()
+        return self._connection
+
+    @property
+    def profile_count(self) -> int:
+        """How many distinct profiles are staged (their `seq` runs from 1 to this)."""
+        return int(self._db.execute("SELECT coalesce(max(seq), 0) FROM profiles").fetchone()[0])
 
     def knows(self, email: str) -> bool:
         """Whether a profile with this email is staged."""
@@ -97,25 +122,30 @@ class Staging:
 
     def add(self, contact: Contact, lists: Sequence[str], stream: str, record: str) -> None:
         """Stage a record's contact (merged into its profile) and its memberships."""
-        fields = json.dumps(contact.fields, separators=(",", ":"), ensure_ascii=False)
         email = contact.email
-        # One statement for a new profile (the usual case), a second only for a known one.
-        inserted = self._db.execute(
-            "INSERT OR IGNORE INTO profiles (email, seq, fields, stream, record) VALUES (?, ?, ?, ?, ?)",
-            (email, self.profile_count + 1, fields, stream, record),
-        ).rowcount
-        if inserted:
-            self.profile_count += 1
-        else:
-            self._db.execute(
-                "UPDATE profiles SET fields = json_patch(fields, ?), stream = ?, record = ? WHERE email = ?",
-                (fields, stream, record, email),
-            )
-        add_membership = "INSERT OR IGNORE INTO memberships (list, email) VALUES (?, ?)"
-        if len(lists) == 1:
-            self._db.execute(add_membership, (lists[0], email))
-        else:
-            self._db.executemany(add_membership, [(title, email) for title in lists])
+        self._profiles.append((email, stream))
+        self._bodies.append((email, _FIELDS_JSON(contact.fields), record))
+        self._memberships += [(title, email) for title in lists]
+        if len(self._profiles) >= _BATCH:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        # In arrival order, as one statement a record would: a new email gets the next seq (the
+        # rowid), a known one keeps its own and has its fields merged (the last record wins per field).
+        db = self._connection
+        db.executemany(
+            "INSERT INTO profiles (email, stream) VALUES (?, ?) "
+            "ON CONFLICT (email) DO UPDATE SET stream = excluded.stream",
+            self._profiles,
+        )
+        db.executemany(
+            "INSERT INTO bodies (seq, fields, record) SELECT seq, ?2, ?3 FROM profiles WHERE email = ?1 "
+            "ON CONFLICT (seq) DO UPDATE SET fields = json_patch(fields, excluded.fields), "
+            "record = excluded.record",
+            self._bodies,
+        )
+        db.executemany("INSERT OR IGNORE INTO memberships (list, email) VALUES (?, ?)", self._memberships)
+        self._profiles, self._bodies, self._memberships = [], [], []
 
     def lists(self) -> list[str]:
         """The titles of every list that gets members, in name order."""
@@ -151,8 +181,8 @@ class Staging:
     def mark_unchanged(self) -> None:
         """Flag the profiles whose every field Autopilot already stores with an equal value."""
         self._db.execute(
-            "UPDATE profiles SET unchanged = 1 WHERE email IN (SELECT p.email FROM profiles p "
-            "JOIN held h USING (email) WHERE same_fields(p.fields, h.fields))"
+            "UPDATE profiles SET unchanged = 1 WHERE seq IN (SELECT p.seq FROM profiles p "
+            "JOIN held h USING (email) JOIN bodies b USING (seq) WHERE same_fields(b.fields, h.fields))"
         )
 
     def mark_stored(self, emails: Sequence[str]) -> None:
@@ -211,7 +241,7 @@ class Staging:
         """How many profiles need no request at all: unchanged and in every list they belong to."""
         row = self._db.execute(
             "SELECT count(*) FROM profiles p WHERE p.unchanged AND NOT EXISTS ("
-            "SELECT 1 FROM diff d WHERE d.email = p.email AND NOT d.held)"
+            "SELECT 1 FROM lacking l WHERE l.email = p.email)"
         ).fetchone()
         return int(row[0])
 
@@ -235,23 +265,26 @@ class Staging:
 
     def missing_memberships(self) -> Iterator[tuple[str, StagedProfile]]:
         """(list, profile) for every membership not yet present, by list, then arrival order."""
-        cursor = self._db.execute(
-            "SELECT m.list, p.seq, p.email, p.fields, p.stream, p.record FROM memberships m "
-            "JOIN profiles p USING (email) "
-            "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) "
-            "ORDER BY m.list, p.seq"
-        )
-        for title, *profile in cursor:
-            yield title, StagedProfile(*profile)
+        # A list at a time, profiles in their (rowid) order: no sort of every profile's body.
+        for title in self.lists():
+            cursor = self._db.execute(
+                "SELECT p.seq, p.email, b.fields, p.stream, b.record FROM profiles p "
+                "JOIN memberships m ON m.email = p.email AND m.list = :list JOIN bodies b USING (seq) "
+                "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = :list AND x.email = p.email) "
+                "ORDER BY p.seq",
+                {"list": title},
+            )
+            for row in cursor:
+                yield title, StagedProfile(*row)
 
     def profiles_missing_lists(self) -> Iterator[tuple[StagedProfile, list[str], bool]]:
         """Each profile lacking a membership, the lists it lacks, and whether it is unchanged."""
         cursor = self._db.execute(
-            "SELECT p.seq, p.email, p.fields, p.stream, p.record, group_concat(m.list, char(31)), "
+            "SELECT p.seq, p.email, b.fields, p.stream, b.record, group_concat(m.list, char(31)), "
             "p.unchanged "
-            "FROM memberships m JOIN profiles p USING (email) "
+            "FROM profiles p JOIN memberships m ON m.email = p.email JOIN bodies b USING (seq) "
             "WHERE NOT EXISTS (SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email) "
-            "GROUP BY p.email ORDER BY min(p.seq)"
+            "GROUP BY p.seq ORDER BY p.seq"
         )
         for seq, email, fields, stream, record, lists, same in cursor:
             yield StagedProfile(seq, email, fields, stream, record), sorted(lists.split("\x1f")), bool(same)
@@ -259,8 +292,8 @@ class Staging:
     def complete_profiles(self) -> Iterator[StagedProfile]:
         """Changed profiles already in every list they belong to (they need only an upsert)."""
         cursor = self._db.execute(
-            "SELECT p.seq, p.email, p.fields, p.stream, p.record FROM profiles p WHERE NOT p.unchanged "
-            "AND NOT EXISTS ("
+            "SELECT p.seq, p.email, b.fields, p.stream, b.record FROM profiles p JOIN bodies b USING (seq) "
+            "WHERE NOT p.unchanged AND NOT EXISTS ("
             "SELECT 1 FROM memberships m WHERE m.email = p.email AND NOT EXISTS ("
             "SELECT 1 FROM present x WHERE x.list = m.list AND x.email = m.email)) ORDER BY p.seq"
         )
@@ -271,11 +304,11 @@ class Staging:
         """Each profile that needs a request, in arrival order, with all its lists, those it is not
         yet in, and the managed lists it leaves (for an API that writes them all in one request)."""
         cursor = self._db.execute(
-            "SELECT w.seq, w.email, w.fields, w.stream, w.record, "
+            "SELECT w.seq, w.email, b.fields, w.stream, b.record, "
             "(SELECT group_concat(list, char(31)) FROM memberships m WHERE m.email = w.email), "
-            "(SELECT group_concat(list, char(31)) FROM diff d WHERE d.email = w.email AND NOT d.held), "
+            "(SELECT group_concat(list, char(31)) FROM lacking l WHERE l.email = w.email), "
             "(SELECT group_concat(list, char(31)) FROM leavers l WHERE l.email = w.email) "
-            "FROM work w ORDER BY w.seq"
+            "FROM work w JOIN bodies b USING (seq) ORDER BY w.seq"
         )
         for seq, email, fields, stream, record, lists, missing, leaving in cursor:
             yield (
@@ -289,7 +322,8 @@ class Staging:
         """(email, managed lists they leave) for each leaver who needs no other request."""
         cursor = self._db.execute(
             "SELECT email, group_concat(list, char(31)) FROM leavers "
-            "WHERE email NOT IN (SELECT email FROM work) GROUP BY email ORDER BY email"
+            "WHERE NOT EXISTS (SELECT 1 FROM work w WHERE w.email = leavers.email) "
+            "GROUP BY email ORDER BY email"
         )
         for email, lists in cursor:
             yield email, _split(lists)
@@ -298,7 +332,8 @@ class Staging:
         """(profiles that need a request, leavers who need nothing else)."""
         work = self._db.execute("SELECT count(*) FROM work").fetchone()[0]
         only = self._db.execute(
-            "SELECT count(DISTINCT email) FROM leavers WHERE email NOT IN (SELECT email FROM work)"
+            "SELECT count(DISTINCT email) FROM leavers l "
+            "WHERE NOT EXISTS (SELECT 1 FROM work w WHERE w.email = l.email)"
         ).fetchone()[0]
         return int(work), int(only)
 
@@ -309,7 +344,7 @@ class Staging:
 
     def close(self) -> None:
         """Drop the staging database."""
-        self._db.close()
+        self._connection.close()
         self._dir.cleanup()
 
 
@@ -319,4 +354,5 @@ def _split(lists: str | None) -> list[str]:
 
 def held_email(email: str) -> str:
     """An email read from Autopilot in the form staged emails take (trimmed, lower case, NFC)."""
-    return unicodedata.normalize("NFC", email.strip().lower())
+    folded = email.strip().lower()
+    return folded if folded.isascii() else unicodedata.normalize("NFC", folded)  # ASCII is NFC already

@@ -174,18 +174,23 @@ class Applier(outcomes.Applier):
 
     def _item(self, profile: StagedProfile, title: str | None) -> str:
         """One contact as JSON text, with its list and `notify` when there are."""
+        return profile.contact_json(self._extra(title))
+
+    def _extra(self, title: str | None) -> str:
+        """The members every contact sent with list `title` ends with: its list, then `notify`."""
         extra = ""
         if title is not None:
             extra += f',"_autopilot_list":{json.dumps(self.list_ids[title])}'
         if self.settings.notify is not None:
             extra += f',"notify":{json.dumps(self.settings.notify)}'
-        return profile.contact_json(extra)
+        return extra
 
     def _bulk(self, profiles: list[StagedProfile], title: str | None, outcome: Outcome) -> None:
+        extra = self._extra(title)  # once a bulk, not once a contact
         answer = self.client.call(
             "POST",
             "contacts",
-            body=f'{{"contacts":[{",".join(self._item(p, title) for p in profiles)}]}}'.encode(),
+            body=f'{{"contacts":[{",".join(p.contact_json(extra) for p in profiles)}]}}'.encode(),
             endpoint="/contacts",
         )
         if answer.ok:

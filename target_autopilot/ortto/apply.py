@@ -85,7 +85,7 @@ class OrttoApplier(outcomes.Applier):
             plural(total, "request"),
             MERGE_LIMIT,
             self.settings.requests_per_second,
-            self.staging.unchanged_count(),
+            diff.unchanged,
             diff.removals,
         )
         with (

@@ -19,6 +19,7 @@ STRING_MAX = 255  # Ortto `str` fields; the target creates text fields as `str`,
 INT_RANGE = range(-(2**63), 2**63)
 THOUSANDTHS = 1000  # decimals are stored as integers times 1000
 TEXT_KINDS = frozenset({"text", "string"})
+FLOAT_SAFE = 2**62 / THOUSANDTHS  # a decimal below this in size has its thousandths in int64
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Fitted:
 
 def fit(contact: Contact, specs: Iterable[FieldSpec], *, drop_invalid: bool) -> Fitted | Rejection:
     """The contact with every value in Ortto's limits, or a Rejection (`reject_record` mode)."""
+    if not _may_be_over(contact.fields):
+        return Fitted(contact, ())  # the usual case: nothing to cut, no copy
     standard = dict(contact.fields)
     custom: dict[str, Any] = dict(standard.pop("custom", None) or {})
     truncated: list[DroppedValue] = []
@@ -59,6 +62,23 @@ def fit(contact: Contact, specs: Iterable[FieldSpec], *, drop_invalid: bool) -> 
     if custom:
         standard["custom"] = custom
     return Fitted(replace(contact, fields=standard, dropped=tuple(dropped)), tuple(truncated))
+
+
+def _may_be_over(fields: dict[str, Any]) -> bool:
+    """Whether any value could be over a limit, whatever its field's kind (False: `fit` changes nothing)."""
+    for value in fields.values():
+        if isinstance(value, str):
+            if len(value) > STRING_MAX:
+                return True
+        elif isinstance(value, int):
+            if value not in INT_RANGE:
+                return True
+        elif isinstance(value, float):
+            if not abs(value) < FLOAT_SAFE:
+                return True
+        elif isinstance(value, dict) and _may_be_over(value):  # the custom fields
+            return True
+    return False
 
 
 def _out_of_range(kind: str, value: Any) -> bool:

@@ -125,7 +125,8 @@ class Holders:
                 elif tag.tag_id not in held:
                     raise FilterIgnored("it answered people without the tag")
             read += len(page)
-            self.staging.hold(title, [self.fields.held(email, values) for email, values in page])
+            held = self.fields.reader()
+            self.staging.hold(title, [held(email, values) for email, values in page])
         if unchecked and tag.count is not None and read != tag.count:
             raise FilterIgnored(f"it answered {read} people for a tag held by {tag.count}")
 

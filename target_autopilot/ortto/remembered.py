@@ -47,7 +47,7 @@ class Remembered:
 
     def until(self, email: str) -> float | None:
         """When the memory of this address's refusal expires, if it is remembered."""
-        return self._until.get(self._digest(email))
+        return self._until.get(self._digest(email)) if self._until else None  # none: no hash to make
 
     def add(self, emails: Iterable[str]) -> None:
         """Remember these addresses as refused now."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TypeGuard
 
 STANDARD_FIELDS = frozenset(
@@ -129,18 +130,27 @@ def _custom_values(raw: object) -> tuple[CustomValue, ...]:
 
 
 def _custom_value(key: str, value: object) -> CustomValue:
-    field_type, separator, encoded_name = key.partition("--")
-    if not separator or not encoded_name or field_type not in CUSTOM_TYPES:
+    parsed = _custom_key(key)
+    if parsed is None:
         raise ContactError(
             f"Custom field key '{key}' must look like 'type--Name' with type one of "
             f"{', '.join(CUSTOM_TYPES)}."
         )
-    name = encoded_name.replace("--", " ")
+    field_type, name = parsed
     if _matches_type(value, field_type):
         return CustomValue(name=name, field_type=field_type, value=value)
     raise ContactError(
         f"Custom field '{name}' is declared {field_type} but the value is {_json_type(value)}."
     )
+
+
+@lru_cache(maxsize=4096)
+def _custom_key(key: str) -> tuple[str, str] | None:
+    """(type, name) of a "type--Name" key, None when it is not one; a bulk repeats a few keys."""
+    field_type, separator, encoded_name = key.partition("--")
+    if not separator or not encoded_name or field_type not in CUSTOM_TYPES:
+        return None
+    return field_type, encoded_name.replace("--", " ")
 
 
 def _matches_type(value: object, field_type: str) -> TypeGuard[FieldValue]:
