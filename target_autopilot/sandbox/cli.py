@@ -144,9 +144,12 @@ def _add_ortto_options(group: argparse._ArgumentGroup) -> None:
     add("--ortto-ban", choices=("on", "off"), default=_DEFAULTS.ortto_ban,
         help="bad-request limiter: 15 Ortto 4xx answers (429 aside) to one client IP within 15 s "
         "earn it a 15 s ban, answered 429")  # fmt: skip
-    add("--ortto-mixed-batch", choices=("per-person", "reject"), default=_DEFAULTS.ortto_mixed_batch,
+    add("--ortto-mixed-batch", choices=("per-person", "reject", "reject-unaligned"),
+        default=_DEFAULTS.ortto_mixed_batch,
         help="a merge with some invalid people: 200 with per-person statuses, or 400 for the "
-        "whole request (nothing applied). All invalid is a 400 either way")  # fmt: skip
+        "whole request (nothing applied) whose details hold one entry per person in request order "
+        "(reject) or one per refused person only (reject-unaligned). All invalid is a 400 "
+        "either way")  # fmt: skip
     add("--ortto-people-order", choices=("request", "shuffled"), default=_DEFAULTS.ortto_people_order,
         help="order of the merge answer's people: as in the request, or shuffled (seeded)")  # fmt: skip
     add("--ortto-tag-filter", choices=("u4s-is", "set-contains", "tag-id", "none", "ignored"),

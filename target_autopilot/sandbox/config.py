@@ -18,7 +18,7 @@ SWITCH_CHOICES: dict[str, tuple[str, ...]] = {
     "custom_fields": ("auto-create", "must-exist"),
     "bulk_partial_failure": ("reject-batch", "skip-item"),
     "ortto_ban": ("on", "off"),
-    "ortto_mixed_batch": ("per-person", "reject"),
+    "ortto_mixed_batch": ("per-person", "reject", "reject-unaligned"),
     "ortto_people_order": ("request", "shuffled"),
     "ortto_tag_filter": ("u4s-is", "set-contains", "tag-id", "none", "ignored"),
     "ortto_async": ("queued", "applied"),
@@ -54,7 +54,7 @@ class SandboxConfig:
     ortto_api_keys: tuple[str, ...] | None = None
     ortto_rate_limit: int = 10
     ortto_ban: Literal["on", "off"] = "on"
-    ortto_mixed_batch: Literal["per-person", "reject"] = "per-person"
+    ortto_mixed_batch: Literal["per-person", "reject", "reject-unaligned"] = "per-person"
     ortto_people_order: Literal["request", "shuffled"] = "request"
     ortto_tag_filter: Literal["u4s-is", "set-contains", "tag-id", "none", "ignored"] = "u4s-is"
     ortto_async: Literal["queued", "applied"] = "queued"

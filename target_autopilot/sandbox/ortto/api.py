@@ -99,14 +99,15 @@ class OrttoApi:
     def _merge(self, account: str, merge: Merge, config: SandboxConfig) -> tuple[int, Body]:
         with self.store.transaction(account) as data:
             errors = [person_error(data, merge, person) for person in merge.people]
-            if config.ortto_mixed_batch == "reject":
+            if config.ortto_mixed_batch != "per-person":
                 refusals = [
                     _refusal(data, merge, person, error)
                     for person, error in zip(merge.people, errors, strict=True)
                 ]
                 failed = [refusal for refusal in refusals if refusal["status"] != "valid"]
-                if failed and len(failed) < len(refusals):  # one entry per person, in request order
-                    raise bad_request(f"Invalid contacts provided ({failed[0]['error']})", refusals)
+                if failed and len(failed) < len(refusals):  # reject: one entry per person, in request order
+                    details = failed if config.ortto_mixed_batch == "reject-unaligned" else refusals
+                    raise bad_request(f"Invalid contacts provided ({failed[0]['error']})", details)
             results: list[dict[str, object]] = [
                 {"status": "invalid", "error": error} if error else apply_person(data, merge, person)
                 for person, error in zip(merge.people, errors, strict=True)

@@ -133,6 +133,32 @@ def test_mixed_batch_switch(ortto: Ortto, switch: str) -> None:
     assert all_bad.json()["error"].startswith("No valid contacts provided")
 
 
+def test_reject_unaligned_details_name_only_the_refused_people(ortto: Ortto) -> None:
+    ortto.sandbox.configure(ortto_mixed_batch="reject-unaligned")
+    ortto.sandbox.suppress("new@example.com")
+    batch = [
+        person("ok@example.com"),
+        person("bad@example.com", **{"int:cm:x": 1}),
+        person("new@example.com"),
+        person("fine@example.com"),
+    ]
+
+    response = ortto.merge(*batch, suppression_list_field_id="str::email")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"].startswith("Invalid contacts provided (")
+    assert [d["status"] for d in body["details"]] == ["invalid", "suppressed"]  # no `valid` entries
+    assert body["details"][1] == {"status": "suppressed", "error": "Email is suppressed"}
+    assert ortto.sandbox.people() == []
+    all_bad = ortto.merge(
+        person("bad@example.com", **{"int:cm:x": 1}), person("b2@example.com", **{"int:cm:x": 1})
+    )
+    assert all_bad.status_code == 400
+    assert all_bad.json()["error"].startswith("No valid contacts provided")
+    assert [d["status"] for d in all_bad.json()["details"]] == ["invalid", "invalid"]
+
+
 @pytest.mark.parametrize("switch", ["request", "shuffled"])
 def test_people_order_switch(ortto: Ortto, switch: str) -> None:
     ortto.sandbox.configure(ortto_people_order=switch)
