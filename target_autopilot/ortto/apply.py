@@ -115,13 +115,19 @@ class OrttoApplier(outcomes.Applier):
         for email, leaving in self.staging.leavers_only():
             yield Person(email, None, leaving=leaving)
 
-    # One merge request; who was refused is read from its answer, never found by splitting
+    # One merge request; who was refused is read from its answer (only refusals that name nobody
+    # send each person of their batch on their own)
 
     def _merge(self, batch: list[Person], outcome: Outcome) -> None:
         answer = self._send(batch)
         entries = _results(answer)
         if answer.ok and entries is not None and len(entries) == len(batch):
             self._settle(batch, entries, outcome)
+        elif answer.status == 400 and entries and _unaligned(entries, len(batch)):
+            # Each person on their own: the valid ones land (else they would be refused with the others
+            # on every run) and each refused one costs its own answer
+            for person in batch:
+                self._merge([person], outcome)
         elif answer.status == 400 and entries:
             self._refused_whole(batch, entries, outcome)
         elif answer.status == 413 and len(batch) > 1:  # over 2 MB: a size limit, not a refusal
@@ -233,6 +239,12 @@ def _results(answer: Answer) -> list[dict[str, Any]] | None:
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         return None
     return entries
+
+
+def _unaligned(details: list[dict[str, Any]], size: int) -> bool:
+    """Whether a 400 refuses some of its batch with details that cannot be matched to people."""
+    failed = sum(map(attribution.refuses, details))
+    return 0 < failed < size and len(details) != size
 
 
 def _remembered(profile: StagedProfile, until: float, path: str) -> Outcome:
