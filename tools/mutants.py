@@ -20,7 +20,9 @@ MUTMUT = str(Path(sys.executable).with_name("mutmut"))
 PAGE = ROOT / "docs" / "mutants.md"
 KILLED = ("killed", "caught by type check", "timeout", "segfault")
 _LINE = re.compile(r"^\s+(\S+): (.+)$")
-_EXPLAINED = re.compile(r"^\|\s*`([^`]+)`\s*\|")
+_FIRST_CELL = re.compile(r"^\|([^|]*`[^|]*)\|")
+_NAME = re.compile(r"`([^`]+)`")
+_NUMBERS = re.compile(r"^(.*)\{([\d,]+)\}$")
 
 
 def statuses() -> dict[str, str]:
@@ -38,10 +40,20 @@ def module_of(name: str) -> str:
 
 
 def explained() -> set[str]:
-    """The survivors docs/mutants.md names as equivalent."""
+    """The survivors docs/mutants.md names as equivalent: each backticked name in a table row's first cell."""
     if not PAGE.exists():
         return set()
-    return {match[1] for line in PAGE.read_text().splitlines() if (match := _EXPLAINED.match(line))}
+    names = set()
+    for line in PAGE.read_text().splitlines():
+        if cell := _FIRST_CELL.match(line):
+            names.update(name for written in _NAME.findall(cell[1]) for name in expand(written))
+    return names
+
+
+def expand(written: str) -> list[str]:
+    """`…__mutmut_{7,8}` → `…__mutmut_7`, `…__mutmut_8`: one row for a function's mutants of one kind."""
+    match = _NUMBERS.match(written)
+    return [f"{match[1]}{number}" for number in match[2].split(",")] if match else [written]
 
 
 def table(by_name: dict[str, str], equivalent: set[str]) -> list[str]:
