@@ -43,7 +43,7 @@ def explained() -> set[str]:
     """The survivors docs/mutants.md names as equivalent: each backticked name in a table row's first cell."""
     if not PAGE.exists():
         return set()
-    names = set()
+    names: set[str] = set()
     for line in PAGE.read_text().splitlines():
         if cell := _FIRST_CELL.match(line):
             names.update(name for written in _NAME.findall(cell[1]) for name in expand(written))
