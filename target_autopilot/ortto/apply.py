@@ -121,15 +121,18 @@ class OrttoApplier(outcomes.Applier):
     def _merge(self, batch: list[Person], outcome: Outcome) -> None:
         answer = self._send(batch)
         entries = _results(answer)
+        refusing = answer.status == 400 and entries and any(map(attribution.refuses, entries))
+        details = entries if refusing else None
         if answer.ok and entries is not None and len(entries) == len(batch):
             self._settle(batch, entries, outcome)
-        elif answer.status == 400 and entries and _unaligned(entries, len(batch)):
-            # Each person on their own: the valid ones land (else they would be refused with the others
-            # on every run) and each refused one costs its own answer
+        elif details is not None and len(batch) > 1 and len(details) != len(batch):
+            # Refusals that cannot be matched to people: each person on their own, so the valid ones
+            # land (else they would be refused with the others on every run) and each refused one
+            # costs its own answer
             for person in batch:
                 self._merge([person], outcome)
-        elif answer.status == 400 and entries:
-            self._refused_whole(batch, entries, outcome)
+        elif details is not None:
+            self._refused_whole(batch, details, outcome)
         elif answer.status == 413 and len(batch) > 1:  # over 2 MB: a size limit, not a refusal
             middle = len(batch) // 2
             self._merge(batch[:middle], outcome)
@@ -166,14 +169,12 @@ class OrttoApplier(outcomes.Applier):
         return attribution.attribute([person.email for person in batch], entries, read)
 
     def _refused_whole(self, batch: list[Person], details: list[dict[str, Any]], outcome: Outcome) -> None:
-        """A 400, nothing applied: resend once without the people its details refuse. A resend applied
-        in full proves those were the refused ones; otherwise nobody's refusal can be told apart."""
+        """A 400 refusing some of its people, nothing applied, one detail a person (or a batch of one):
+        resend once without the people its details refuse. A resend applied in full proves those were
+        the refused ones; otherwise nobody's refusal can be told apart."""
         failed = [entry for entry in details if attribution.refuses(entry)]
-        if len(details) != len(batch) or not failed:
-            unknown = attribution.unattributed(failed or details, len(batch), refused=len(batch) == 1)
-            for person in batch:
-                self._failed(person, details[0] if len(batch) == 1 else unknown, outcome)
-            return
+        if len(batch) == 1:  # the answer is this person's alone
+            details = failed = failed[:1]
         refusals = attribution.positional(details)
         rest = [person for person, refusal in zip(batch, refusals, strict=True) if refusal is None]
         if not rest:  # all refused: the order matters only if their reasons differ
@@ -239,12 +240,6 @@ def _results(answer: Answer) -> list[dict[str, Any]] | None:
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         return None
     return entries
-
-
-def _unaligned(details: list[dict[str, Any]], size: int) -> bool:
-    """Whether a 400 refuses some of its batch with details that cannot be matched to people."""
-    failed = sum(map(attribution.refuses, details))
-    return 0 < failed < size and len(details) != size
 
 
 def _remembered(profile: StagedProfile, until: float, path: str) -> Outcome:
