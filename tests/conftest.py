@@ -1,5 +1,5 @@
 """Shared fixtures: `sandbox`, a running sandbox of both APIs (rate limits off), `sandbox_factory`, and
-`run_target`, which runs the real `target-autopilot` CLI.
+`run_target`, which runs the real `target-autopilot` CLI in a process of its own (tests/target/forked.py).
 
 def test_something(sandbox): ...                       # defaults, rate limit off
 @pytest.mark.parametrize("sandbox", [{"bulk_list_assignment": "off"}], indirect=True)
@@ -36,10 +36,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run the target inside the test process (`make mutants`): tests/target/in_process.py",
     )
+    parser.addoption(
+        "--target-subprocess",
+        action="store_true",
+        help="run the installed target-autopilot script, not a child forked from the test process",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     in_process.enabled = bool(config.getoption("--target-in-process"))
+    in_process.subprocesses = bool(config.getoption("--target-subprocess"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

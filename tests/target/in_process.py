@@ -3,7 +3,7 @@
 A mutation tool can only see which tests reach the code it mutates, and run them without a new
 interpreter for each mutant, when the target runs in the tests' own process. The target still talks
 real HTTP to the sandbox on loopback; only the process boundary goes. `pytest --target-in-process`
-turns it on (tests/conftest.py); `make test` runs the CLI as a user does.
+turns it on (tests/conftest.py); `make test` runs the CLI in a process of its own (tests/target/forked.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from target_autopilot.target import TargetAutopilot
 
 enabled = False
+subprocesses = False  # `pytest --target-subprocess`: the installed console script, not a forked child
 
 
 def run(

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import requests
 
 from target_autopilot.sandbox import SandboxControl
-from tests.target import in_process
+from tests.target import forked, in_process
 
 TARGET = str(Path(sys.executable).with_name("target-autopilot"))
 
@@ -127,6 +127,9 @@ def run_cli(
     run_env = {"XDG_CACHE_HOME": str(workdir / ".cache"), **(env or {})}
     if in_process.enabled:
         code, stdout, stderr = in_process.run(workdir, config_path, lines, run_env, name)
+        return Run(code, stdout, stderr, rejected, report, full)
+    if not in_process.subprocesses:
+        code, stdout, stderr = forked.run(workdir, config_path, lines, run_env, name, timeout)
         return Run(code, stdout, stderr, rejected, report, full)
     done = subprocess.run(
         [TARGET, "--config", str(config_path)],
