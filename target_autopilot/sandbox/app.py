@@ -69,6 +69,13 @@ class SandboxApp:
         return self.state.classic, find_route(self.state.classic.routes, segments)
 
     def _api_request(self, request: Request, segments: list[str]) -> Answer:
+        self.state.stats.started()
+        try:
+            return self._api_answer(request, segments)
+        finally:
+            self.state.stats.finished()
+
+    def _api_answer(self, request: Request, segments: list[str]) -> Answer:
         started = time.perf_counter()
         config = self.state.config
         surface, match = self._surface(request, segments)

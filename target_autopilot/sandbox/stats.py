@@ -30,6 +30,7 @@ class Stats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._in_flight = 0
         self.reset()
 
     def reset(self) -> None:
@@ -43,6 +44,7 @@ class Stats:
             self._faults: dict[str, Counter[str]] = {}
             self._rate_limited = 0
             self._recent: deque[RequestRecord] = deque(maxlen=RECENT_LIMIT)
+            self._max_in_flight = self._in_flight  # requests being answered still count
 
     def record(self, record: RequestRecord) -> None:
         """Count an answered request."""
@@ -52,6 +54,17 @@ class Stats:
             self._by_status[record.status] += 1
             self._by_api[record.api] += 1
             self._recent.append(record)
+
+    def started(self) -> None:
+        """Note an API request being answered (for the most answered at once)."""
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def finished(self) -> None:
+        """Note an API request answered."""
+        with self._lock:
+            self._in_flight -= 1
 
     def admitted(self, account: str, in_window: int) -> None:
         """Note how many requests of the account the last second admitted (for the peak rate)."""
@@ -88,6 +101,7 @@ class Stats:
                 "by_status": dict(self._by_status),
                 "rate_limited": self._rate_limited,
                 "max_requests_in_one_second": dict(self._peak),
+                "max_requests_at_once": self._max_in_flight,
                 "by_api": dict(self._by_api),
                 **{
                     kind: {str(size): n for size, n in sorted(sizes.items())}

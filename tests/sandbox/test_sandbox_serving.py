@@ -139,3 +139,18 @@ def test_stop_disconnects_a_request_that_outlives_the_grace_period_quietly(
     until(lambda: not any(t.is_alive() for t in handler), "the request's handler ended")
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_stats_count_the_most_requests_answered_at_once(sandbox_factory) -> None:
+    sandbox = sandbox_factory(latency_ms=1500)
+    api = Api(sandbox.base_url, sandbox.api_key)
+    threads = [threading.Thread(target=lambda: api.get("/lists")) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    until(lambda: sandbox.stats()["max_requests_at_once"] == 3, "three requests in the sandbox at once")
+    for thread in threads:
+        thread.join()
+    sandbox.reset_stats()
+    assert sandbox.stats()["max_requests_at_once"] == 0
+    api.get("/lists")
+    assert sandbox.stats()["max_requests_at_once"] == 1
