@@ -1,0 +1,41 @@
+"""A contact Autopilot refuses in each of its lists' bulks is written to the rejected file once."""
+
+from __future__ import annotations
+
+import pytest
+
+from target_autopilot.sandbox import Sandbox
+from tests.target.support import RunTarget, record, schema, target_config
+
+
+@pytest.mark.parametrize("sandbox", [{"custom_fields": "must-exist"}], indirect=True)
+def test_a_contact_refused_in_two_lists_is_rejected_once(sandbox: Sandbox, run_target: RunTarget) -> None:
+    sandbox.configure(bulk_partial_failure="reject-batch")
+    stream = schema(
+        "s",
+        {
+            "email": {"type": "string"},
+            "nickname": {"type": ["string", "null"]},
+            "segments": {"type": ["array", "null"]},
+        },
+    )
+    bad = {"email": "bob@example.com", "nickname": "Lucky", "segments": ["gold", "vip"]}
+    config = target_config(
+        sandbox,
+        field_mapping={"Nickname": "nickname"},
+        segment_property="segments",
+        list_assignment="bulk",
+        max_rejected_fraction=1,
+    )
+
+    run = run_target(
+        config, [stream, record("s", email="ada@example.com", segments=["gold", "vip"]), record("s", **bad)]
+    )
+
+    assert run.code == 0, run.stderr
+    assert [(line["reason"], line["record"]) for line in run.rejected] == [("api_rejected", bad)]
+    assert {title: figures["rejected"] for title, figures in run.report["segments"].items()} == {
+        "gold": {"api_rejected": 1},
+        "vip": {"api_rejected": 1},
+    }
+    assert sandbox.lists() == {"gold": ["ada@example.com"], "vip": ["ada@example.com"]}
