@@ -66,9 +66,9 @@ def table(by_name: dict[str, str], equivalent: set[str]) -> list[str]:
         if status == "survived" and name in equivalent:
             row["equivalent"] += 1
     lines = [
-        "| Module | Mutants | Killed by a test | Caught by mypy | Timeout | Survived | Of them equivalent "
-        "| Kill rate | Score (equivalents aside) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Module | Mutants | Not run yet | Killed by a test | Caught by mypy | Timeout | Survived "
+        "| Of them equivalent | Kill rate (of those run) | Score (equivalents aside) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     total: Counter[str] = Counter()
     for module in sorted(counts):
@@ -80,10 +80,12 @@ def table(by_name: dict[str, str], equivalent: set[str]) -> list[str]:
 
 def _row(label: str, row: Counter[str]) -> str:
     killed = row["tests"] + row["mypy"] + row["timeout"] + row["segfault"]
-    scored = row["all"] - row["equivalent"]
+    run = row["all"] - row["not checked"]
+    scored = run - row["equivalent"]
     return (
-        f"| {label} | {row['all']} | {row['tests']} | {row['mypy']} | {row['timeout']} | {row['survived']} "
-        f"| {row['equivalent']} | {killed / row['all']:.1%} | {killed / scored if scored else 1:.1%} |"
+        f"| {label} | {row['all']} | {row['not checked']} | {row['tests']} | {row['mypy']} "
+        f"| {row['timeout']} | {row['survived']} | {row['equivalent']} | {killed / run if run else 0:.1%} "
+        f"| {killed / scored if scored else 1:.1%} |"
     )
 
 
