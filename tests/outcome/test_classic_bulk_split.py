@@ -53,6 +53,7 @@ def test_a_bulk_too_large_is_halved_until_each_part_fits(
     assert run.report["requests"]["by_endpoint"]["POST /contacts"] == bulks
     figures = run.report["segments"]["vip"]
     assert (figures["upserted"], figures["memberships_added"], figures["rejected"]) == (4, 4, {})
+    assert run.report["upserted"] == 4  # every part's accepted people, not the last part's
 
 
 @pytest.mark.parametrize("sandbox", [{"refuse": ["POST /v1/contacts"]}], indirect=True)
