@@ -39,3 +39,47 @@ def test_a_contact_refused_in_two_lists_is_rejected_once(sandbox: Sandbox, run_t
         "vip": {"api_rejected": 1},
     }
     assert sandbox.lists() == {"gold": ["ada@example.com"], "vip": ["ada@example.com"]}
+
+
+@pytest.mark.parametrize("sandbox", [{"custom_fields": "must-exist"}], indirect=True)
+def test_a_refusal_after_one_written_before_is_still_written(sandbox: Sandbox, run_target: RunTarget) -> None:
+    """Whichever list's bulk is recorded second, its first refusal (bob) was written already and its
+    second (carl or dan) was not."""
+    sandbox.configure(bulk_partial_failure="reject-batch")
+    stream = schema(
+        "s",
+        {
+            "email": {"type": "string"},
+            "nickname": {"type": ["string", "null"]},
+            "segments": {"type": ["array", "null"]},
+        },
+    )
+    bad = [
+        {"email": "bob@example.com", "nickname": "Lucky", "segments": ["gold", "vip"]},
+        {"email": "carl@example.com", "nickname": "Ace", "segments": ["vip"]},
+        {"email": "dan@example.com", "nickname": "Duke", "segments": ["gold"]},
+    ]
+    config = target_config(
+        sandbox,
+        field_mapping={"Nickname": "nickname"},
+        segment_property="segments",
+        list_assignment="bulk",
+        max_rejected_fraction=1,
+    )
+
+    run = run_target(
+        config,
+        [
+            stream,
+            record("s", email="ada@example.com", segments=["gold", "vip"]),
+            *(record("s", **r) for r in bad),
+        ],
+    )
+
+    assert run.code == 0, run.stderr
+    assert sorted((line["record"]["email"], line["reason"]) for line in run.rejected) == [
+        ("bob@example.com", "api_rejected"),
+        ("carl@example.com", "api_rejected"),
+        ("dan@example.com", "api_rejected"),
+    ]
+    assert sandbox.lists() == {"gold": ["ada@example.com"], "vip": ["ada@example.com"]}
