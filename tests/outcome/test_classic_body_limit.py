@@ -33,3 +33,24 @@ def test_a_non_ascii_email_costs_its_utf8_bytes_in_a_body_near_the_limit(
     assert run.rejected == []
     assert run.report["requests"]["by_endpoint"]["POST /contacts"] == 1, run.report["requests"]
     assert sandbox.lists() == {"vip": [EMAIL]}
+
+
+def test_a_contact_over_the_limit_on_its_own_is_rejected_and_the_others_land(
+    sandbox: Sandbox, run_target: RunTarget
+) -> None:
+    big = "big@example.com"
+    messages = [
+        schema(S, {"email": {"type": "string"}, "note": {"type": "string"}, "segments": {"type": "array"}}),
+        activate_version(S),
+        record(S, email="ada@example.com", note="", segments=["vip"]),
+        record(S, email=big, note="n" * MAX_BODY_BYTES, segments=["vip"]),
+        state({"run": 1}),
+    ]
+    config = target_config(sandbox, segment_property="segments", field_mapping={"Note": "note"})
+
+    run = run_target(config, messages)
+
+    assert run.code == 0, run.stderr[-2000:]
+    assert [(line["record"]["email"], line["reason"]) for line in run.rejected] == [(big, "api_rejected")]
+    assert run.rejected[0]["message"].startswith("Autopilot refused to upsert (HTTP 413): ")
+    assert sandbox.lists() == {"vip": ["ada@example.com"]}
