@@ -110,6 +110,9 @@ def serve_parser() -> argparse.ArgumentParser:
     add("--bulk-partial-failure", choices=("reject-batch", "skip-item"),
         default=_DEFAULTS.bulk_partial_failure,
         help="a bad item in POST /contacts fails the whole request (400), or is left out")  # fmt: skip
+    add("--bulk-contact-map", choices=("on", "off"), default=_DEFAULTS.bulk_contact_map,
+        help="POST /contacts answers email_contact_map beside contact_ids (off: only "
+        "contact_ids, which under skip-item list only the stored contacts)")  # fmt: skip
     add("--run-gap-seconds", type=float, default=_DEFAULTS.run_gap_seconds, metavar="S",
         help="a pause longer than this between an account's API requests ends a run, for the "
         "pages' runs (who joined and who left each list and tag)")  # fmt: skip

@@ -17,6 +17,7 @@ SWITCH_CHOICES: dict[str, tuple[str, ...]] = {
     "duplicate_list_names": ("conflict", "allow"),
     "custom_fields": ("auto-create", "must-exist"),
     "bulk_partial_failure": ("reject-batch", "skip-item"),
+    "bulk_contact_map": ("on", "off"),
     "ortto_ban": ("on", "off"),
     "ortto_mixed_batch": ("per-person", "reject", "reject-unaligned"),
     "ortto_people_order": ("request", "shuffled"),
@@ -49,6 +50,7 @@ class SandboxConfig:
     duplicate_list_names: Literal["conflict", "allow"] = "conflict"
     custom_fields: Literal["auto-create", "must-exist"] = "auto-create"
     bulk_partial_failure: Literal["reject-batch", "skip-item"] = "reject-batch"
+    bulk_contact_map: Literal["on", "off"] = "on"
     # Ortto (today's Autopilot): its own keys (None: the same as api_keys; one account per key,
     # whichever API it is given to), its own per-key limit, and a switch per OPEN point.
     ortto_api_keys: tuple[str, ...] | None = None

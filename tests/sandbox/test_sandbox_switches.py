@@ -87,6 +87,25 @@ def test_bulk_partial_failure_skip_item(api: Api, sandbox: Sandbox) -> None:
     assert sandbox.contact("bad@example.com") is None
 
 
+@pytest.mark.parametrize(
+    ("sandbox", "keys"),
+    [
+        ({"bulk_partial_failure": "skip-item"}, ["contact_ids", "email_contact_map"]),
+        ({"bulk_partial_failure": "skip-item", "bulk_contact_map": "off"}, ["contact_ids"]),
+    ],
+    indirect=["sandbox"],
+)
+def test_bulk_contact_map(api: Api, sandbox: Sandbox, keys: list[str]) -> None:
+    response = api.post("/contacts", json={"contacts": BAD_BATCH})
+    assert response.status_code == 200
+    body = response.json()
+    assert sorted(body) == keys
+    assert [api.get(f"/contact/{contact_id}").json()["Email"] for contact_id in body["contact_ids"]] == [
+        "good1@example.com",
+        "good2@example.com",
+    ]
+
+
 def test_reject_batch_also_undoes_custom_fields_of_earlier_items(api: Api) -> None:
     batch = [
         {"Email": "a@example.com", "custom": {"string--Tier": "gold"}},

@@ -117,7 +117,7 @@ class AutopilotApi:
         return 200, {"contact_id": contact_id}
 
     def post_contacts(self, call: Call) -> tuple[int, Body]:
-        """POST /contacts: bulk upsert of at most 100; a bad item rejects or is skipped (switch)."""
+        """POST /contacts: bulk upsert of at most 100; how a bad item and the answer go are switches."""
         items = call.json_object("contacts")
         if not isinstance(items, list):
             raise bad_request('"contacts" must be an array of contact objects.')
@@ -144,6 +144,8 @@ class AutopilotApi:
                 contact_ids.append(contact_id)
                 email_map[write.email] = contact_id
             upserter.flush()
+        if call.config.bulk_contact_map == "off":
+            return 200, {"contact_ids": contact_ids}
         return 200, {"contact_ids": contact_ids, "email_contact_map": email_map}
 
     def get_contact(self, call: Call) -> tuple[int, Body]:
