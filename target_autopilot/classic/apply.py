@@ -120,14 +120,14 @@ class Applier(outcomes.Applier):
             return "bulk"
         title = first.list_title
         outcome = Outcome()
-        self._bulk(first.profiles, title, outcome)
+        riding = self._bulk(first.profiles, title, outcome)
         refused = [profile.email for profile, _, _ in outcome.rejected]
         self.staging.mark_present(title, refused)  # refused once: the plan's units must not send them again
         self.staging.mark_stored(refused)
-        if not outcome.accepted:
+        if not riding:  # none accepted by the bulk itself (a contact sent again alone proves nothing)
             self.recorder.settle(outcome)
             return "per_contact"
-        probe = outcome.accepted[0].email
+        probe = riding[0].email
         check = self.client.call(
             "GET",
             "list",
@@ -145,9 +145,9 @@ class Applier(outcomes.Applier):
             "Autopilot ignores list assignment inside bulk upserts for this account: writing each "
             "missing membership with its own request (about 1 request per membership)"
         )
-        outcome.added[title] -= len(outcome.accepted)
+        outcome.added[title] -= len(riding)
         self.recorder.settle(outcome)
-        self._execute([plan.Membership(profile, title) for profile in outcome.accepted], pool)
+        self._execute([plan.Membership(profile, title) for profile in riding], pool)
         self._probed(title, outcome.accepted)
         return "per_contact"
 
@@ -185,7 +185,10 @@ class Applier(outcomes.Applier):
             extra += f',"notify":{json.dumps(self.settings.notify)}'
         return extra
 
-    def _bulk(self, profiles: list[StagedProfile], title: str | None, outcome: Outcome) -> None:
+    def _bulk(
+        self, profiles: list[StagedProfile], title: str | None, outcome: Outcome
+    ) -> list[StagedProfile]:
+        """Upsert `profiles` in bulks; returns those a bulk request accepted (not those sent again alone)."""
         extra = self._extra(title)  # once a bulk, not once a contact
         answer = self.client.call(
             "POST",
@@ -202,21 +205,23 @@ class Applier(outcomes.Applier):
             for profile in profiles:
                 if profile.email in skipped:
                     self._single(profile, title, outcome)
-        elif answer.status in REFUSED_STATUSES and len(profiles) > 1:
+            return accepted
+        if answer.status in REFUSED_STATUSES and len(profiles) > 1:
             named = _named(profiles, answer.message)
             if named is None:  # the refusal names no one of the batch: each goes on its own
                 for profile in profiles:
                     self._single(profile, title, outcome)
-                return
+                return []
             _refused(named, answer, outcome)
-            self._bulk([p for p in profiles if p is not named], title, outcome)
-        elif answer.status == 413 and len(profiles) > 1:  # too large, not refused: halves fit
+            return self._bulk([p for p in profiles if p is not named], title, outcome)
+        if answer.status == 413 and len(profiles) > 1:  # too large, not refused: halves fit
             middle = len(profiles) // 2
-            self._bulk(profiles[:middle], title, outcome)
-            self._bulk(profiles[middle:], title, outcome)
-        else:
-            for profile in profiles:
-                _refused(profile, answer, outcome)
+            return self._bulk(profiles[:middle], title, outcome) + self._bulk(
+                profiles[middle:], title, outcome
+            )
+        for profile in profiles:
+            _refused(profile, answer, outcome)
+        return []
 
     def _single(self, profile: StagedProfile, title: str | None, outcome: Outcome) -> None:
         answer = self.client.call(

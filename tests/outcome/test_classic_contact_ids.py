@@ -93,3 +93,25 @@ def test_a_bulk_that_left_a_contact_out_is_sent_again_one_by_one_with_its_list(
     # The ids cannot say who was left out: each contact of the bulk is sent again on its own.
     stats = sandbox.stats()["by_endpoint"]
     assert (stats[BULK], stats[UPSERT]) == ({"200": 1}, {"200": 4, "400": 1})
+
+
+@pytest.mark.parametrize("sandbox", [{**SKIPPING, "bulk_list_assignment": "off"}], indirect=True)
+def test_the_probe_judges_a_contact_the_bulk_took_not_one_sent_again_alone(
+    sandbox: Sandbox, run_target: RunTarget
+) -> None:
+    people = [{"email": email(i)} for i in range(150)]
+    people[2] = {"email": email(2), "nickname": "Lucky"}  # skipped: its bulk is sent again contact by contact
+    config = target_config(
+        sandbox,
+        segment_property="segments",
+        field_mapping={"Nickname": "nickname"},
+        list_assignment="auto",
+        max_rejected_fraction=1,
+    )
+
+    run = run_target(config, messages(people))
+
+    assert run.code == 0, run.stderr[-2000:]
+    assert sandbox.lists() == {"vip": [email(i) for i in range(150) if i != 2]}  # the second bulk's too
+    assert [line["record"]["email"] for line in run.rejected] == [email(2)]
+    assert run.report["list_assignment"] == "per_contact"
