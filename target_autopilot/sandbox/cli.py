@@ -168,6 +168,14 @@ def _add_ortto_options(group: argparse._ArgumentGroup) -> None:
         "change is applied (after --ortto-async-delay-ms), or answered as a sync merge")  # fmt: skip
     add("--ortto-async-delay-ms", type=float, default=_DEFAULTS.ortto_async_delay_ms, metavar="MS",
         help="how long a queued async merge waits before it is applied")  # fmt: skip
+    add("--ortto-default-async", choices=("sync", "async"), default=_DEFAULTS.ortto_default_async,
+        help='what a merge that omits "async" gets from the data source\'s defaults: a sync merge, or '
+        'one handled exactly like "async": true (see --ortto-async)')  # fmt: skip
+    add("--ortto-default-merge-by", choices=("str::email", "str::ei"),
+        default=_DEFAULTS.ortto_default_merge_by,
+        help='the data source\'s default merge key, used when a merge omits "merge_by". With str::ei '
+        "(External ID) a person without one matches nobody and is created again, beside whoever "
+        "holds the same email")  # fmt: skip
     add("--ortto-field-limit", type=int, default=_DEFAULTS.ortto_field_limit, metavar="N",
         help="custom person fields per account; custom-field/create over it: 400")  # fmt: skip
 

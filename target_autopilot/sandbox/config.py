@@ -23,6 +23,8 @@ SWITCH_CHOICES: dict[str, tuple[str, ...]] = {
     "ortto_people_order": ("request", "shuffled"),
     "ortto_tag_filter": ("u4s-is", "set-contains", "tag-id", "none", "ignored"),
     "ortto_async": ("queued", "applied"),
+    "ortto_default_async": ("sync", "async"),
+    "ortto_default_merge_by": ("str::email", "str::ei"),
 }
 # Fixed when the server starts: changing them would mean a new server.
 STARTUP_ONLY = frozenset({"host", "port", "api_keys", "ortto_api_keys", "db", "control_token"})
@@ -61,6 +63,9 @@ class SandboxConfig:
     ortto_tag_filter: Literal["u4s-is", "set-contains", "tag-id", "none", "ignored"] = "u4s-is"
     ortto_async: Literal["queued", "applied"] = "queued"
     ortto_async_delay_ms: float = 200.0
+    # What a merge that omits `async` or `merge_by` gets: the key's data-source defaults, set in the UI.
+    ortto_default_async: Literal["sync", "async"] = "sync"
+    ortto_default_merge_by: Literal["str::email", "str::ei"] = "str::email"
     ortto_field_limit: int = 100
     refuse: tuple[str, ...] = ()  # endpoints ("DELETE /v1/list/{list_id}/contact/{contact}") answered 403
     run_gap_seconds: float = 5.0  # an account's pause longer than this ends a run (the pages' runs)

@@ -23,6 +23,8 @@ DEFAULTS = {
     "ortto_people_order": "request",
     "ortto_tag_filter": "u4s-is",
     "ortto_async": "queued",
+    "ortto_default_async": "sync",
+    "ortto_default_merge_by": "str::email",
     "ortto_field_limit": 100,
 }
 

@@ -79,7 +79,7 @@ class OrttoApi:
         body = call.json()
         people = body.get("people")
         call.batch_size = len(people) if isinstance(people, list) else None
-        merge = parse_merge(body)
+        merge = parse_merge(body, call.config)
         if merge.is_async and call.config.ortto_async == "queued":
             timer = threading.Timer(
                 call.config.ortto_async_delay_ms / 1000,

@@ -3,6 +3,9 @@
 A request-level mistake (no people, over 100, a bad `merge_by` or strategy, a tag both set and
 unset) fails the whole request with a 400. A person-level one (unknown field id, wrong value type,
 no email nor external id) makes that person `invalid`: it is never partly applied.
+
+People are matched on the `merge_by` keys only: a person holding none of them matches nobody and is
+created, even beside someone with the same email (the sandbox's reading: `--ortto-default-merge-by`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from target_autopilot.sandbox.config import SandboxConfig
 from target_autopilot.sandbox.ortto.errors import bad_request
 from target_autopilot.sandbox.ortto.fields import (
     BUILT_IN,
@@ -46,14 +50,17 @@ class Merge:
         return self.merge_by[0] == PERSON_ID
 
 
-def parse_merge(body: dict[str, Any]) -> Merge:
-    """The request's options, checked; raises a 400 for a mistake that concerns the whole request."""
+def parse_merge(body: dict[str, Any], config: SandboxConfig) -> Merge:
+    """The request's options, checked; raises a 400 for a mistake that concerns the whole request.
+
+    An omitted `merge_by` or `async` takes the account's data-source defaults (the switches).
+    """
     people = body.get("people")
     if not isinstance(people, list) or not people:
         raise bad_request('"people" must be an array of 1 to 100 people')
     if len(people) > MAX_PEOPLE:
         raise bad_request(f"Too many people: {len(people)} (at most {MAX_PEOPLE} per request)")
-    merge_by = body.get("merge_by", [EMAIL])
+    merge_by = body.get("merge_by", [config.ortto_default_merge_by])
     if (
         not isinstance(merge_by, list)
         or not 1 <= len(merge_by) <= MAX_MERGE_KEYS
@@ -75,7 +82,7 @@ def parse_merge(body: dict[str, Any]) -> Merge:
             raise bad_request("A tag cannot be in both tags and unset_tags of one person")
     return Merge(
         people, merge_by, strategy, find, body.get("skip_non_existing") is True, bool(suppression),
-        body.get("async") is True,
+        body.get("async", config.ortto_default_async == "async") is True,
     )  # fmt: skip
 
 

@@ -72,6 +72,7 @@ def ortto(shared_sandbox: Sandbox) -> Iterator[Ortto]:
     shared_sandbox.configure(
         **defaults, ortto_people_order="request", ortto_tag_filter="u4s-is", ortto_async="queued",
         fault_rate=0.0, seed=7, ortto_field_limit=100, ortto_async_delay_ms=200.0,
+        ortto_default_async="sync", ortto_default_merge_by="str::email",
     )  # fmt: skip
     client = Ortto(shared_sandbox)
     yield client

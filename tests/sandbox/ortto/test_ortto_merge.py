@@ -182,6 +182,41 @@ def test_async_switch(ortto: Ortto, switch: str) -> None:
         assert ortto.sandbox.person("later@example.com") is not None
 
 
+@pytest.mark.parametrize("switch", ["sync", "async"])
+def test_default_async_switch_decides_what_an_omitted_async_means(ortto: Ortto, switch: str) -> None:
+    ortto.sandbox.configure(ortto_default_async=switch, ortto_async_delay_ms=1500)
+    omitted = ortto.merge(person("later@example.com")).json()
+    sent_false = ortto.merged(person("now@example.com"), **{"async": False})
+
+    assert sent_false[0]["status"] == "created"  # an explicit value always wins
+    if switch == "async":
+        assert omitted == {"status": "queued", "people": []}
+        assert ortto.sandbox.person("later@example.com") is None
+        until(lambda: ortto.sandbox.person("later@example.com"), "the queued merge was applied")
+    else:
+        assert omitted["people"][0]["status"] == "created"
+
+
+@pytest.mark.parametrize("switch", ["str::email", "str::ei"])
+def test_default_merge_by_switch_decides_the_key_of_a_merge_that_omits_it(ortto: Ortto, switch: str) -> None:
+    ortto.sandbox.configure(ortto_default_merge_by=switch)
+    first = ortto.merged(person("a@example.com", tags=["T"]))
+    again = ortto.merged(person("a@example.com", tags=["U"]))
+    explicit = ortto.merged(person("a@example.com"), merge_by=["str::email"])
+    keyed = [ortto.merged(person(f"k{i}@example.com", **{"str::ei": "K"}))[0] for i in range(2)]
+
+    holders = [p for p in ortto.sandbox.people() if p["fields"]["str::email"] == "a@example.com"]
+    assert explicit[0]["status"] == "merged"
+    if switch == "str::ei":  # no External ID: matches nobody, so created again beside the first
+        assert [first[0]["status"], again[0]["status"]] == ["created", "created"]
+        assert [p["tags"] for p in holders] == [["T"], ["U"]]
+        assert keyed[1] == {"person_id": keyed[0]["person_id"], "status": "merged"}  # one External ID
+    else:
+        assert again == [{"person_id": first[0]["person_id"], "status": "merged"}]
+        assert [p["tags"] for p in holders] == [["T", "U"]]
+        assert [item["status"] for item in keyed] == ["created", "created"]  # two emails
+
+
 def test_reject_refuses_a_batch_with_a_new_suppressed_address_and_names_each_person(ortto: Ortto) -> None:
     ortto.sandbox.configure(ortto_mixed_batch="reject")
     ortto.merged(person("old@example.com"))

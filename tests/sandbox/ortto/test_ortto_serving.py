@@ -79,13 +79,15 @@ def test_cli_serves_ortto_with_its_options_and_takes_no_abbreviations(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     options = ("--ortto-api-key", "ok", "--ortto-rate-limit", "2", "--ortto-tag-filter", "none")
-    with sandbox_process(*options) as (control, _process):
+    defaults = ("--ortto-default-async", "async", "--ortto-default-merge-by", "str::ei")
+    with sandbox_process(*options, *defaults) as (control, _process):
         config = control.config()
         assert (config["ortto_rate_limit"], config["ortto_tag_filter"], config["ortto_accounts"]) == (
             2,
             "none",
             1,
         )
+        assert (config["ortto_default_async"], config["ortto_default_merge_by"]) == ("async", "str::ei")
         url = control.base_url + "/tags/get"
         codes = [
             requests.post(url, json={}, headers={"X-Api-Key": "ok"}, timeout=5).status_code for _ in range(3)
