@@ -55,6 +55,7 @@ class SandboxState:
 
     def reset(self) -> None:
         """Forget all data, statistics, rate-limit windows and bans; restart the fault sequence."""
+        self.ortto.api.forget_queued()
         with self.store.transaction() as tx:
             tx.clear()
         self.ortto_store.clear()

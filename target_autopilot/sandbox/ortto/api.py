@@ -63,6 +63,8 @@ class OrttoApi:
     def __init__(self, store: OrttoStore, seed: int | None) -> None:
         self.store = store
         self._order = random.Random(seed)  # noqa: S311 - test dice
+        self._queued: set[threading.Timer] = set()  # async merges not applied yet
+        self._queue_lock = threading.Lock()
         self.routes: dict[tuple[str, str], Handler] = {
             ("/v1/person/merge", "POST"): self.merge,
             ("/v1/person/get", "POST"): self.get,
@@ -87,12 +89,26 @@ class OrttoApi:
                 (call.account, merge, call.config),
             )
             timer.daemon = True
+            with self._queue_lock:
+                self._queued.add(timer)
             timer.start()
             return 200, {"status": "queued", "people": []}
         return self._merge(call.account, merge, call.config)
 
+    def forget_queued(self) -> None:
+        """Cancel the async merges not applied yet (a reset must not see them land afterwards)."""
+        with self._queue_lock:
+            for timer in self._queued:
+                timer.cancel()
+            self._queued.clear()
+
     def _merge_quietly(self, account: str, merge: Merge, config: SandboxConfig) -> None:
         """Apply a queued merge; its errors, like the real API's, reach no one."""
+        with self._queue_lock:
+            timer = threading.current_thread()  # a Timer runs its function on its own thread
+            if timer not in self._queued:
+                return  # forgotten by a reset
+            self._queued.discard(timer)
         with contextlib.suppress(OrttoError, OrttoStoreClosedError):
             self._merge(account, merge, config)
 

@@ -182,6 +182,17 @@ def test_async_switch(ortto: Ortto, switch: str) -> None:
         assert ortto.sandbox.person("later@example.com") is not None
 
 
+def test_a_reset_forgets_the_merges_still_queued(ortto: Ortto) -> None:
+    ortto.sandbox.configure(ortto_async="queued", ortto_async_delay_ms=200)
+    ortto.merge(person("before@example.com"), **{"async": True})
+    ortto.sandbox.reset()
+    ortto.sandbox.configure(ortto_async="queued", ortto_async_delay_ms=200)
+    ortto.merge(person("after@example.com"), **{"async": True})
+    # Queued merges land in the order they were queued: once the later one is in, the earlier would be
+    until(lambda: ortto.sandbox.person("after@example.com"), "the merge queued after the reset was applied")
+    assert ortto.sandbox.person("before@example.com") is None
+
+
 @pytest.mark.parametrize("switch", ["sync", "async"])
 def test_default_async_switch_decides_what_an_omitted_async_means(ortto: Ortto, switch: str) -> None:
     ortto.sandbox.configure(ortto_default_async=switch, ortto_async_delay_ms=1500)
