@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import threading
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -32,7 +32,7 @@ class RejectedFile:
         self.run_path = run_path(path, run_id)
         self.lines = 0
         self._lock = threading.Lock()
-        self._file: TextIO | None = None
+        self._file: BinaryIO | None = None
         self._closed = False
 
     def write(
@@ -47,7 +47,7 @@ class RejectedFile:
             f'"message":{json.dumps(message, ensure_ascii=False)}{extra},"record":{body}}}\n'
         )
         with self._lock:
-            self._open().write(line)
+            self._open().write(line.encode())  # UTF-8 whatever the locale
             self.lines += 1
 
     def open(self) -> None:
@@ -55,7 +55,7 @@ class RejectedFile:
         with self._lock:
             self._open()
 
-    def _open(self) -> TextIO:
+    def _open(self) -> BinaryIO:
         if self._file is None:
             try:
                 if os.path.isdir(self.path):
@@ -72,7 +72,7 @@ class RejectedFile:
                     f"rejected_records_path {self.path!r} cannot be written ({exc.strerror or exc}): "
                     "point it at a file this user may create. Nothing was sent to Autopilot."
                 ) from None
-            self._file = os.fdopen(fd, "w", encoding="utf-8")
+            self._file = os.fdopen(fd, "wb")
         return self._file
 
     def close(self) -> None:
