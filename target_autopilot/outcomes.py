@@ -80,8 +80,8 @@ class Recorder:
             if self.log is not None:
                 self.log.refused(removal.email, [removal.list_title], "removal_rejected", message)
         for profile, reason, message in outcome.rejected:
-            refused = reason in ("api_rejected", "suppressed")
-            if refused and not self.report.api_rejected.set([profile.seq]):
+            # Only Classic sends a contact once per list, and it answers no `suppressed`
+            if reason == "api_rejected" and not self.report.api_rejected.set([profile.seq]):
                 continue  # refused again (another list's request): written once
             self.rejects.write(profile.stream, reason, message, profile.record)
             lists = self.staging.lists_of(profile.email)
