@@ -99,7 +99,8 @@ def serve_parser() -> argparse.ArgumentParser:
     add("--fault-after-apply", type=float, default=_DEFAULTS.fault_after_apply, metavar="F",
         help="fraction of injected faults that happen after the change was applied")  # fmt: skip
     add("--seed", type=int, metavar="S",
-        help="seed for faults and latency, for repeatable runs (default: unseeded)")  # fmt: skip
+        help="seed for faults, latency and shuffled answers, for repeatable runs "
+        "(default: unseeded)")  # fmt: skip
     add("--bulk-list-assignment", choices=("on", "off"), default=_DEFAULTS.bulk_list_assignment,
         help="honour _autopilot_list inside POST /contacts items (off: silently ignored)")  # fmt: skip
     add("--duplicate-list-names", choices=("conflict", "allow"),
@@ -151,10 +152,11 @@ def _add_ortto_options(group: argparse._ArgumentGroup) -> None:
         default=_DEFAULTS.ortto_mixed_batch,
         help="a merge with some invalid people: 200 with per-person statuses, or 400 for the "
         "whole request (nothing applied) whose details hold one entry per person in request order "
-        "(reject) or one per refused person only (reject-unaligned). All invalid is a 400 "
-        "either way")  # fmt: skip
+        "(reject; unless --ortto-people-order shuffled) or one per refused person only "
+        "(reject-unaligned). All invalid is a 400 either way")  # fmt: skip
     add("--ortto-people-order", choices=("request", "shuffled"), default=_DEFAULTS.ortto_people_order,
-        help="order of the merge answer's people: as in the request, or shuffled (seeded)")  # fmt: skip
+        help="order of a merge answer's per-person entries (a 200's people, a 400's details): as in "
+        "the request, or shuffled (seeded by --seed)")  # fmt: skip
     add("--ortto-tag-filter", choices=("u4s-is", "set-contains", "tag-id", "none", "ignored"),
         default=_DEFAULTS.ortto_tag_filter,
         help='the one person/get filter that selects a tag\'s holders: u4s-is is the RECORDED one, '

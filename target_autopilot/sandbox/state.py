@@ -45,16 +45,18 @@ class SandboxState:
         return self._config
 
     def reconfigure(self, changes: Mapping[str, object]) -> SandboxConfig:
-        """Change settings at run time (a new seed restarts the fault sequence)."""
+        """Change settings at run time (a new seed restarts the seeded sequences)."""
         with self._config_lock:
             updated = with_changes(self._config, changes)
             if "seed" in changes:
                 self.chaos.reseed(updated.seed)
+                self.ortto.api.reseed(updated.seed)
             self._config = updated
             return updated
 
     def reset(self) -> None:
-        """Forget all data, statistics, rate-limit windows and bans; restart the fault sequence."""
+        """Forget all data, statistics, rate-limit windows, bans and queued merges; restart the seeded
+        sequences."""
         self.ortto.api.forget_queued()
         with self.store.transaction() as tx:
             tx.clear()
@@ -64,6 +66,7 @@ class SandboxState:
         self.limiter.reset()
         self.ortto.ban.reset()
         self.chaos.reseed(self.config.seed)
+        self.ortto.api.reseed(self.config.seed)
 
     def members(self, account: str) -> Members:
         """Every list's members and tag's holders in the account, by id, as a run notes them."""

@@ -1,4 +1,4 @@
-"""Refusals Ortto does not tie to a person (unaligned or differing `details`) and remembered addresses."""
+"""Refusals Ortto does not tie to a person (unaligned, shuffled, differing details); remembered addresses."""
 
 from __future__ import annotations
 
@@ -180,3 +180,55 @@ def test_a_remembered_address_is_told_until_when_and_where(sandbox: Sandbox, run
         )
     ]
     assert not merges(sandbox.stats())
+
+
+# Seed 10: the first run's details put the refusals elsewhere than at the invalid people (the resend
+# is refused too), the second run's happen to be in request order (found by trying; same seed, same order).
+SCRAMBLED = {"ortto_mixed_batch": "reject", "ortto_people_order": "shuffled", "seed": 10}
+
+
+@pytest.mark.parametrize("sandbox", [SCRAMBLED], indirect=True, ids=["reject,shuffled"])
+def test_details_out_of_request_order_land_nobody_unproven_and_the_batch_is_sent_again(
+    sandbox: Sandbox, run_target: RunTarget
+) -> None:
+    select_field(sandbox, "Plan", ["gold", "silver"])
+    plans = {f"p{i}@example.com": "tin" if i in (1, 4) else "gold" for i in range(6)}
+    invalid = ["p1@example.com", "p4@example.com"]
+    config = fields_config(sandbox, max_rejected_fraction=1)
+    kept = run_target(
+        config, [schema("vip", ["email", "plan"]), record("vip", email="kept@example.com", plan="gold")]
+    )
+    assert kept.code == 0, kept.stderr
+    sandbox.reset_stats()
+    messages = [
+        schema("vip", ["email", "plan"]),
+        record("vip", email="kept@example.com", plan="gold"),  # unchanged: not sent
+        *(record("vip", email=email, plan=plan) for email, plan in plans.items()),
+    ]
+
+    run = run_target(config, messages)
+
+    assert run.code == 0, run.stderr
+    unproven = (
+        "Ortto answered refused: Ortto refused 2 of a batch of 6 (2 invalid) without saying who; "
+        f"this person may not be one of them. {AGAIN}"
+    )
+    assert told(run.rejected) == [(email, "api_rejected", unproven) for email in sorted(plans)]
+    stats = sandbox.stats()
+    assert merges(stats) == {"400": 2}  # the batch, then the resend without the wrongly presumed refused
+    assert stats["merge_sizes"] == {"6": 1, "4": 1}
+    assert sandbox.tags() == {"vip": ["kept@example.com"]}
+    assert [person["fields"]["str::email"] for person in sandbox.people()] == ["kept@example.com"]
+    report = run.report
+    assert (report["upserted"], report["unchanged"], report["rejected"]) == (0, 1, {"api_rejected": 6})
+    assert report["segments"]["vip"]["memberships_added"] == 0
+
+    sandbox.reset_stats()
+    second = run_target(config, messages)
+
+    assert second.code == 0, second.stderr
+    assert sandbox.stats()["merge_sizes"] == {"6": 1, "4": 1}  # the whole batch sent again
+    assert told(second.rejected) == [(email, "api_rejected", INVALID) for email in invalid]
+    assert sandbox.tags() == {"vip": sorted({"kept@example.com", *plans} - set(invalid))}
+    assert all(sandbox.person(email) is None for email in invalid)
+    assert second.report["upserted"] == 4

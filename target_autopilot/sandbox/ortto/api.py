@@ -121,18 +121,29 @@ class OrttoApi:
                     for person, error in zip(merge.people, errors, strict=True)
                 ]
                 failed = [refusal for refusal in refusals if refusal["status"] != "valid"]
-                if failed and len(failed) < len(refusals):  # reject: one entry per person, in request order
+                if failed and len(failed) < len(refusals):  # reject: one entry per person
                     details = failed if config.ortto_mixed_batch == "reject-unaligned" else refusals
-                    raise bad_request(f"Invalid contacts provided ({failed[0]['error']})", details)
+                    error = f"Invalid contacts provided ({failed[0]['error']})"
+                    raise bad_request(error, self._ordered(details, config))
             results: list[dict[str, object]] = [
                 {"status": "invalid", "error": error} if error else apply_person(data, merge, person)
                 for person, error in zip(merge.people, errors, strict=True)
             ]
         if all(result["status"] in FAILED for result in results):
-            raise bad_request(f"No valid contacts provided ({results[0]['error']})", results)
+            error = f"No valid contacts provided ({results[0]['error']})"
+            raise bad_request(error, self._ordered(results, config))
+        return 200, {"people": self._ordered(results, config)}
+
+    def reseed(self, seed: int | None) -> None:
+        """Start the shuffled orders again from `seed` (None: unpredictable)."""
+        self._order.seed(seed)
+
+    def _ordered(self, entries: list[dict[str, object]], config: SandboxConfig) -> list[dict[str, object]]:
+        """A 200's `people` or a 400's `details`, in the order `ortto_people_order` says."""
         if config.ortto_people_order == "shuffled":
-            self._order.shuffle(results)
-        return 200, {"people": results}
+            entries = entries[:]
+            self._order.shuffle(entries)
+        return entries
 
     def get_by_ids(self, call: OrttoCall) -> tuple[int, Body]:
         """POST /v1/person/get-by-ids: the people with these ids, keyed by id (unknown ids left out)."""

@@ -169,6 +169,29 @@ def test_people_order_switch(ortto: Ortto, switch: str) -> None:
     assert (answered == stored) is (switch == "request")
 
 
+@pytest.mark.parametrize("mixed", ["reject", "reject-unaligned", "all-invalid"])
+def test_shuffled_details_follow_the_seed(ortto: Ortto, mixed: str) -> None:
+    ortto.sandbox.configure(ortto_mixed_batch="per-person" if mixed == "all-invalid" else mixed)
+    batch = [person(f"bad{i}@example.com", **{f"int:cm:f{i}": 1}) for i in range(6)]  # each its own error
+    if mixed != "all-invalid":
+        batch = [item for bad in batch for item in (bad, person(f"ok-{bad['fields']['str::email']}"))]
+
+    def details(order: str, seed: int = 7) -> list[dict[str, object]]:
+        ortto.sandbox.configure(ortto_people_order=order, seed=seed)
+        response = ortto.merge(*batch)
+        assert response.status_code == 400, response.text
+        return list(response.json()["details"])
+
+    in_request_order = details("request")
+    shuffled = details("shuffled")
+
+    assert shuffled != in_request_order
+    assert sorted(map(str, shuffled)) == sorted(map(str, in_request_order))
+    assert details("shuffled") == shuffled  # the same seed: the same order
+    assert details("shuffled", seed=8) != shuffled
+    assert ortto.sandbox.people() == []
+
+
 @pytest.mark.parametrize("switch", ["queued", "applied"])
 def test_async_switch(ortto: Ortto, switch: str) -> None:
     ortto.sandbox.configure(ortto_async=switch, ortto_async_delay_ms=1500)
