@@ -6,7 +6,8 @@ every tag of a mirrored segment they left in `unset_tags`, 100 people a request.
 
 Who Ortto refused is known without splitting a batch (see `attribution`): a 200 with refusals costs
 one read of the applied ids; a batch refused whole (400, one `details` entry per person) is sent once
-more without the refused people. Addresses refused as suppressed are remembered (`remembered`) and
+more without the refused people, and each person alone when that shows the details' order did not hold
+(`_refused_whole`). Addresses refused as suppressed are remembered (`remembered`) and
 not sent again by the next runs.
 """
 
@@ -119,18 +120,15 @@ class OrttoApplier(outcomes.Applier):
     # send each person of their batch on their own)
 
     def _merge(self, batch: list[Person], outcome: Outcome) -> None:
-        answer = self._send(batch)
+        self._answered(batch, self._send(batch), outcome)
+
+    def _answered(self, batch: list[Person], answer: Answer, outcome: Outcome) -> None:
         entries = _results(answer)
-        refusing = answer.status == 400 and entries and any(map(attribution.refuses, entries))
-        details = entries if refusing else None
+        details = _refusing(answer, entries)
         if answer.ok and entries is not None and len(entries) == len(batch):
             self._settle(batch, entries, outcome)
         elif details is not None and len(batch) > 1 and len(details) != len(batch):
-            # Refusals that cannot be matched to people: each person on their own, so the valid ones
-            # land (else they would be refused with the others on every run) and each refused one
-            # costs its own answer
-            for person in batch:
-                self._merge([person], outcome)
+            self._alone(batch, outcome)  # refusals that cannot be matched to people
         elif details is not None:
             self._refused_whole(batch, details, outcome)
         elif answer.status == 413 and len(batch) > 1:  # over 2 MB: a size limit, not a refusal
@@ -169,33 +167,38 @@ class OrttoApplier(outcomes.Applier):
         return attribution.attribute([person.email for person in batch], entries, read)
 
     def _refused_whole(self, batch: list[Person], details: list[dict[str, Any]], outcome: Outcome) -> None:
-        """A 400 refusing some of its people, nothing applied, one detail a person (or a batch of one):
-        resend once without the people its details refuse. A resend applied in full proves those were
-        the refused ones; otherwise nobody's refusal can be told apart."""
+        """A 400 refusing some of its people, nothing applied, one detail a person (or a batch of one).
+        The details are taken in request order and the others sent again: a resend applied in full
+        shows the order held, so each refused person gets the reason at their position. When it did
+        not, or everyone was refused for reasons that differ, who had which reason is asked alone."""
         failed = [entry for entry in details if attribution.refuses(entry)]
         if len(batch) == 1:  # the answer is this person's alone
-            details = failed = failed[:1]
+            self._failed(batch[0], failed[0], outcome)
+            return
         refusals = attribution.positional(details)
+        refused = [(person, refusal) for person, refusal in zip(batch, refusals, strict=True) if refusal]
         rest = [person for person, refusal in zip(batch, refusals, strict=True) if refusal is None]
-        if not rest:  # all refused: the order matters only if their reasons differ
-            refusals = [attribution.shared(failed, len(batch))] * len(batch)
-        else:
+        held = len({(str(entry.get("status")), str(entry.get("error"))) for entry in failed}) == 1
+        if rest:
             again = self._send(rest)
             entries = _results(again)
-            if not (again.ok and entries is not None and len(entries) == len(rest)):
-                refusals = [attribution.unattributed(failed, len(batch), refused=False)] * len(batch)
-            elif any(map(attribution.refuses, entries)):  # the details were not in request order
-                self._settle(rest, entries, outcome)
-                unknown = attribution.unattributed(failed, len(batch), refused=False)
-                for person, refusal in zip(batch, refusals, strict=True):
-                    if refusal is not None:
-                        self._failed(person, unknown, outcome)
+            if _refusing(again, entries) is not None:  # the order did not hold: no guess is worth more
+                self._alone(batch, outcome)
                 return
-        for person, refusal in zip(batch, refusals, strict=True):
-            if refusal is None:
-                _accepted(person, outcome)
-            else:
+            self._answered(rest, again, outcome)
+            held = again.ok and entries is not None and len(entries) == len(rest)
+            held = held and not any(map(attribution.refuses, entries or []))
+        if held:
+            for person, refusal in refused:
                 self._failed(person, refusal, outcome)
+        else:
+            self._alone([person for person, _ in refused], outcome)
+
+    def _alone(self, people: list[Person], outcome: Outcome) -> None:
+        """Merge each person on their own: the valid ones land (else they would be refused with the
+        others on every run) and each refused one costs its own answer, with its own reason."""
+        for person in people:
+            self._merge([person], outcome)
 
     def _failed(self, person: Person, result: Mapping[str, Any], outcome: Outcome) -> None:
         status = str(result.get("status"))
@@ -232,6 +235,11 @@ class OrttoApplier(outcomes.Applier):
         if all(person.profile is None for person in batch):
             body["skip_non_existing"] = True  # removing a tag never creates anyone
         return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _refusing(answer: Answer, entries: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """The `details` of a 400 that refuses someone; None for any other answer."""
+    return entries if answer.status == 400 and entries and any(map(attribution.refuses, entries)) else None
 
 
 def _results(answer: Answer) -> list[dict[str, Any]] | None:

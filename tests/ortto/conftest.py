@@ -26,6 +26,7 @@ DEFAULTS = {
     "ortto_default_async": "sync",
     "ortto_default_merge_by": "str::email",
     "ortto_field_limit": 100,
+    "seed": None,
 }
 
 

@@ -20,6 +20,13 @@ POSITIONS = [
     for mixed in ("per-person", "reject")
     for order in ("request", "shuffled")
 ]
+# Refused details out of request order cost each person of their batch a merge of their own (see
+# test_refusal_fallbacks.py): paced by the bad-request budget, too slow for N people here.
+HELD_ORDER = [
+    switches
+    for switches in POSITIONS
+    if switches != {"ortto_mixed_batch": "reject", "ortto_people_order": "shuffled"}
+]
 N = 1000  # the 5,000 (and 10,000, 100,000) are measured by benchmarks/refusals.py
 BATCHES = N // 100
 
@@ -52,7 +59,7 @@ def export(n: int) -> tuple[list[dict[str, Any]], set[str], set[str]]:
     return messages, suppressed, long
 
 
-@pytest.mark.parametrize("sandbox", POSITIONS, indirect=True, ids=ids)
+@pytest.mark.parametrize("sandbox", HELD_ORDER, indirect=True, ids=ids)
 def test_refusals_cost_one_answer_and_an_unchanged_rerun_sends_nobody(
     sandbox: Sandbox, run_target: RunTarget
 ) -> None:
@@ -98,7 +105,7 @@ def test_a_shuffled_answer_never_credits_one_person_with_anothers_refusal(
     select_field(sandbox, "Plan", ["gold", "silver"])
     messages = [schema("vip", ["email", "plan"])]
     truth: dict[str, str] = {}
-    for i in range(300):
+    for i in range(150):
         email = f"p{i}@example.com"
         plan = "tin" if i % 13 == 5 else "gold"  # tin: not one of the field's values
         if plan == "tin":
@@ -115,7 +122,7 @@ def test_a_shuffled_answer_never_credits_one_person_with_anothers_refusal(
     assert run.code == 0, run.stderr
     told = {line["record"]["email"]: line for line in run.rejected}
     assert set(told) == set(truth)  # exactly the refused people, every valid one landed
-    assert len(sandbox.tags()["vip"]) == 300 - len(truth)
+    assert len(sandbox.tags()["vip"]) == 150 - len(truth)
     for email, line in told.items():
         if line["reason"] == "suppressed":
             assert truth[email] == "suppressed", line

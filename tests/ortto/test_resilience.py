@@ -72,7 +72,7 @@ def test_a_429_is_waited_out_and_lowers_the_pace_for_the_rest_of_the_run(
 def test_isolating_many_bad_people_never_earns_the_ban(sandbox: Sandbox, run_target: RunTarget) -> None:
     select_field(sandbox, "Plan", ["gold"])
     messages: list[dict[str, Any]] = [schema("vip", ["email", "plan"])]
-    for i in range(400):
+    for i in range(100):
         plan = "tin" if i % 4 == 0 else "gold"  # not one of the field's values: the API says invalid
         messages.append(record("vip", email=f"p{i}@example.com", plan=plan))
 
@@ -82,11 +82,13 @@ def test_isolating_many_bad_people_never_earns_the_ban(sandbox: Sandbox, run_tar
 
     assert run.code == 0, run.stderr
     assert sorted(line["record"]["email"] for line in run.rejected) == sorted(
-        f"p{i}@example.com" for i in range(0, 400, 4)
+        f"p{i}@example.com" for i in range(0, 100, 4)
     )
-    assert len(sandbox.tags()["vip"]) == 300
+    assert len(sandbox.tags()["vip"]) == 75
+    # The batch and its resend are refused (the order did not hold), then each person is sent alone:
+    # 27 bad requests, more than the 15 in 15 s that earn the ban, so the budget has to wait
     answered = merges(sandbox.stats())
-    assert answered == {"400": 4, "200": 4}  # one refusal and one resend per batch
+    assert answered == {"400": 2 + 25, "200": 75}
     assert "429" not in sandbox.stats()["by_status"]
 
 
