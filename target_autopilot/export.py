@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,6 +69,7 @@ class Export:
         self._stream_properties: dict[str, set[str]] = {}
         self._fields: set[MappedField] = set()
         self._activated: set[str] = set()
+        self._records: Counter[str] = Counter()  # records received per stream
         self._titles_by_stream: dict[str, set[str]] = {}
         self._mappings: list[StreamMapping] = []
         self._dropped = guards.DroppedValues()
@@ -103,7 +105,8 @@ class Export:
         self._activated.add(stream)
 
     def lists_for(self, stream: str, record: Mapping[str, Any]) -> list[str] | Rejection:
-        """The list titles a record belongs to, or why it belongs to none."""
+        """The list titles a record belongs to, or why it belongs to none (each record is asked once)."""
+        self._records[stream] += 1
         prop = self.settings.segment_property
         if prop is None:
             return [self.settings.segments.get(stream, stream)]
@@ -278,7 +281,17 @@ class Export:
         if self.settings.sync_mode != "mirror":
             return {}
         sent = list(self._stream_properties)
-        complete = self._activated if self.settings.complete_streams == "activate_version" else set(sent)
+        if self.settings.complete_streams == "activate_version":
+            complete = self._activated
+        else:
+            complete = {stream for stream in sent if self._records[stream]}
+            if empty := [stream for stream in sent if not self._records[stream]]:
+                self.logger.warning(
+                    "Not mirroring the lists of %s: sent without a record in this run, which with "
+                    "complete_streams: sent means nothing was re-read (a file tap that reads only changed "
+                    "files sends nothing for an unchanged one), not that everyone left",
+                    ", ".join(map(repr, sorted(empty))),
+                )
         managed: dict[str, str] = {}
         partial: set[str] = set()
         for stream in sent:

@@ -235,8 +235,9 @@ SCHEMA = th.PropertiesList(
         description=(
             "Which streams hold their whole segment in a run (only their lists are mirrored): "
             "`activate_version`, those the tap sent ACTIVATE_VERSION for (a full-table read); "
-            "`sent`, every stream the tap sent (right for file taps that re-read whole files, "
-            "wrong for incremental reads)."
+            "`sent`, every stream the tap sent at least one record for (right for file taps that read "
+            "whole files, wrong for incremental database reads; a stream sent without a record, such as "
+            "an unchanged file under tap-spreadsheets' state, is not mirrored)."
         ),
     ),
     th.Property(

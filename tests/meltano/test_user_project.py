@@ -95,6 +95,7 @@ class Project:
     def __init__(self, root: Path, env: dict[str, str], sandbox: Sandbox, data: Path) -> None:
         self.root, self.env, self.sandbox, self.data = root, env, sandbox, data
         self.yml_after_add: dict[str, Any] = {}
+        self.lists_after_first_run: dict[str, list[str]] = {}
 
     def meltano(
         self, *args: str, env: dict[str, str] | None = None, check: bool = True
@@ -163,7 +164,9 @@ def first_run(project: Project) -> subprocess.CompletedProcess[str]:
         TARGET_AUTOPILOT_API_KEY=project.sandbox.api_key,
         TARGET_AUTOPILOT_DRYRUN="true",
     )
-    return project.meltano("run", "tap-csv", "target-autopilot", env=env)
+    run = project.meltano("run", "tap-csv", "target-autopilot", env=env)
+    project.lists_after_first_run = project.sandbox.lists()  # later runs change them
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +241,7 @@ def test_segments_land_and_an_unnamed_stream_takes_its_own_name_with_a_warning(
 ) -> None:
     expected = {title: members(DEMO / f"{stream}.csv") for stream, title in SEGMENTS.items()}
     expected["new_signups"] = members(DEMO / "new_signups.csv")
-    assert {title: set(held) for title, held in project.sandbox.lists().items()} == expected
+    assert {title: set(held) for title, held in project.lists_after_first_run.items()} == expected
     assert (
         "The stream 'new_signups' is not named in `segments`: its records go to a list named 'new_signups'"
         in (first_run.stderr)
@@ -267,6 +270,11 @@ def test_the_guard_stops_a_shrunken_segment_and_the_readme_command_lifts_it(
     assert "Mirror guard" in guarded.stderr
     assert len(guard_runs["held_after_guard"]["Churn risk"]) > len(guard_runs["churn"])
     assert set(project.sandbox.lists()["Churn risk"]) == guard_runs["churn"]
+    # tap-spreadsheets sends nothing for a file unchanged since its state: those lists are not mirrored
+    held = {title: set(members) for title, members in project.sandbox.lists().items()}
+    assert held["High value customers"] == members(DEMO / "high_value_customers.csv")
+    assert held["new_signups"] == members(DEMO / "new_signups.csv")
+    assert "Not mirroring the lists of 'high_value_customers', 'new_signups'" in guard_runs["lifted"].stderr
     assert (
         json.loads((project.root / "output" / "autopilot-report.json").read_text())["status"] == "completed"
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from target_autopilot.sandbox import Sandbox
 from tests.ortto.conftest import merges, ortto_config
-from tests.target.support import RunTarget, record, schema
+from tests.target.support import RunTarget, activate_version, record, schema
 
 MAPPING = {"Score": "score"}
 SCHEMA = {"email": {"type": ["string"]}, "first_name": {"type": ["string"]}, "score": {"type": ["number"]}}
@@ -75,7 +75,7 @@ def test_the_guard_stops_a_mirror_that_would_empty_a_tag(sandbox: Sandbox, run_t
     sandbox.reset_stats()
 
     stopped = run_target(
-        ortto_config(sandbox, sync_mode="mirror", complete_streams="sent"), [schema("vip", SCHEMA)]
+        ortto_config(sandbox, sync_mode="mirror"), [schema("vip", SCHEMA), activate_version("vip")]
     )
 
     assert stopped.code != 0

@@ -115,6 +115,30 @@ def test_add_mode_never_removes(
     assert all(set(before[title]) <= set(after[title]) for title in before)
 
 
+def test_a_stream_sent_without_records_is_not_taken_for_a_segment_everyone_left(
+    sandbox: Sandbox, run_target: RunTarget
+) -> None:
+    """complete_streams: sent, and a file tap reading only changed files: churn's file changed and was
+    re-read whole, vip's did not and sent nothing."""
+    populate(sandbox, run_target)
+    before = sandbox.lists()
+    config = target_config(sandbox, sync_mode="mirror", complete_streams="sent")
+    this_week = [
+        schema("vip", ["email", "first_name"]),
+        schema("churn", ["email", "first_name"]),
+        *people("churn", "xu"),
+        state({"week": 2}),
+    ]
+
+    run = run_target(config, this_week)
+
+    assert run.code == 0, run.stderr
+    assert sandbox.lists() == {**before, "churn": emails("xu")}
+    assert "Not mirroring the lists of 'vip': sent without a record in this run" in run.stderr
+    assert run.report["segments"]["churn"]["removed"] == 1
+    assert run.states == [{"week": 2}]
+
+
 def test_an_empty_complete_stream_trips_the_guard_and_writes_nothing(
     sandbox: Sandbox, run_target: RunTarget
 ) -> None:
