@@ -4,9 +4,10 @@ report and the rejected file on the calling thread (the only one that reads stag
 from __future__ import annotations
 
 import logging
+import queue
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -101,20 +102,31 @@ class Recorder:
         self, units: Iterable[U], do: Callable[[U, Outcome], None], pool: ThreadPoolExecutor, workers: int
     ) -> None:
         """Run `do` on every unit (it fills the unit's outcome), at most twice `workers` queued, and
-        record each outcome."""
+        record each outcome as its unit finishes."""
+        # Finished units come back through a queue, not `concurrent.futures.wait`: a signal's exception
+        # raised while `wait` takes the futures' locks one by one leaves some taken, and the pool then
+        # never shuts down (a Ctrl-C that hangs the run)
+        finished: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
         pending: set[Future[Outcome]] = set()
         try:
             for unit in units:
                 if len(pending) >= 2 * workers:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    self._record_all(done)
-                pending.add(pool.submit(self._counted, do, unit))
+                    self._record_next(finished, pending)
+                future = pool.submit(self._counted, do, unit)
+                pending.add(future)
+                future.add_done_callback(finished.put)
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                self._record_all(done)
+                self._record_next(finished, pending)
         finally:
             for future in pending:
                 future.cancel()
+
+    def _record_next(
+        self, finished: queue.SimpleQueue[Future[Outcome]], pending: set[Future[Outcome]]
+    ) -> None:
+        future = finished.get()
+        pending.discard(future)
+        self.record(future.result())
 
     def _counted(self, do: Callable[[U, Outcome], None], unit: U) -> Outcome:
         outcome = Outcome()
@@ -123,10 +135,6 @@ class Recorder:
         finally:
             self.count(outcome)  # a unit cut short by a stop still counts what the API accepted
         return outcome
-
-    def _record_all(self, done: Iterable[Future[Outcome]]) -> None:
-        for future in done:
-            self.record(future.result())
 
 
 class Applier:

@@ -116,8 +116,8 @@ class OrttoApplier(outcomes.Applier):
         for email, leaving in self.staging.leavers_only():
             yield Person(email, None, leaving=leaving)
 
-    # One merge request; who was refused is read from its answer (only refusals that name nobody
-    # send each person of their batch on their own)
+    # One merge request; who was refused is read from its answer (only refusals that name nobody, or
+    # whose order did not hold, send each person of their batch on their own)
 
     def _merge(self, batch: list[Person], outcome: Outcome) -> None:
         self._answered(batch, self._send(batch), outcome)
