@@ -24,6 +24,23 @@ def told(rejected: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return sorted((line["record"]["email"], line["reason"], line["message"]) for line in rejected)
 
 
+def beside_kept(
+    sandbox: Sandbox, run_target: RunTarget, config: dict[str, Any], plans: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Export kept@ alone first; then the messages of a run where kept@ is unchanged (not sent) and
+    `plans` (email → plan) are new, so a merge holds exactly them."""
+    kept = run_target(
+        config, [schema("vip", ["email", "plan"]), record("vip", email="kept@example.com", plan="gold")]
+    )
+    assert kept.code == 0, kept.stderr
+    sandbox.reset_stats()
+    return [
+        schema("vip", ["email", "plan"]),
+        record("vip", email="kept@example.com", plan="gold"),
+        *(record("vip", email=email, plan=plan) for email, plan in plans.items()),
+    ]
+
+
 INVALID = (
     "Ortto answered invalid: failed to validate field str:cm:plan: not one of the field's values "
     "['gold', 'silver']"
@@ -60,16 +77,7 @@ def test_unaligned_details_send_each_person_alone_and_the_valid_people_land(
     select_field(sandbox, "Plan", ["gold", "silver"])  # "tin": not one of its values, so invalid
     sandbox.suppress("new@example.com")
     config = fields_config(sandbox, max_rejected_fraction=1)
-    kept = run_target(
-        config, [schema("vip", ["email", "plan"]), record("vip", email="kept@example.com", plan="gold")]
-    )
-    assert kept.code == 0, kept.stderr
-    sandbox.reset_stats()
-    messages = [
-        schema("vip", ["email", "plan"]),
-        record("vip", email="kept@example.com", plan="gold"),  # unchanged: not sent
-        *(record("vip", email=email, plan=plan) for email, plan in batch.items()),
-    ]
+    messages = beside_kept(sandbox, run_target, config, batch)
 
     run = run_target(config, messages)
 
@@ -201,16 +209,7 @@ def test_details_out_of_request_order_send_each_person_alone_and_the_valid_ones_
     plans = {f"p{i}@example.com": "tin" if i in (1, 4) else "gold" for i in range(6)}
     invalid = ["p1@example.com", "p4@example.com"]
     config = fields_config(sandbox, max_rejected_fraction=1)
-    kept = run_target(
-        config, [schema("vip", ["email", "plan"]), record("vip", email="kept@example.com", plan="gold")]
-    )
-    assert kept.code == 0, kept.stderr
-    sandbox.reset_stats()
-    messages = [
-        schema("vip", ["email", "plan"]),
-        record("vip", email="kept@example.com", plan="gold"),  # unchanged: not sent
-        *(record("vip", email=email, plan=plan) for email, plan in plans.items()),
-    ]
+    messages = beside_kept(sandbox, run_target, config, plans)
 
     run = run_target(config, messages)
 

@@ -47,6 +47,17 @@ def test_a_bulk_whose_ids_cover_it_is_not_sent_again(sandbox: Sandbox, run_targe
     assert (figures["upserted"], figures["memberships_added"]) == (150, 150)
 
 
+def nickname_config(sandbox: Sandbox, list_assignment: str) -> dict[str, Any]:
+    """Nickname mapped to a field the account lacks: a contact with one is skipped by its bulk."""
+    return target_config(
+        sandbox,
+        segment_property="segments",
+        field_mapping={"Nickname": "nickname"},
+        list_assignment=list_assignment,
+        max_rejected_fraction=1,
+    )
+
+
 SKIPPING = {"bulk_contact_map": "off", "bulk_partial_failure": "skip-item", "custom_fields": "must-exist"}
 
 
@@ -63,13 +74,7 @@ def test_a_bulk_that_left_a_contact_out_is_sent_again_one_by_one_with_its_list(
     bad = {"email": email(2), "nickname": "Lucky"}  # Autopilot has no such field: it skips this one
     people = [{"email": email(i)} for i in range(5)]
     people[2] = bad
-    config = target_config(
-        sandbox,
-        segment_property="segments",
-        field_mapping={"Nickname": "nickname"},
-        list_assignment="bulk",
-        max_rejected_fraction=1,
-    )
+    config = nickname_config(sandbox, "bulk")
 
     run = run_target(config, messages(people))
 
@@ -101,13 +106,7 @@ def test_the_probe_judges_a_contact_the_bulk_took_not_one_sent_again_alone(
 ) -> None:
     people = [{"email": email(i)} for i in range(150)]
     people[2] = {"email": email(2), "nickname": "Lucky"}  # skipped: its bulk is sent again contact by contact
-    config = target_config(
-        sandbox,
-        segment_property="segments",
-        field_mapping={"Nickname": "nickname"},
-        list_assignment="auto",
-        max_rejected_fraction=1,
-    )
+    config = nickname_config(sandbox, "auto")
 
     run = run_target(config, messages(people))
 
