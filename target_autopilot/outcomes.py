@@ -81,7 +81,8 @@ class Recorder:
             if self.log is not None:
                 self.log.refused(removal.email, [removal.list_title], "removal_rejected", message)
         for profile, reason, message in outcome.rejected:
-            # Only Classic sends a contact once per list, and it answers no `suppressed`
+            # Classic sends a contact once per list, so may be refused twice; Ortto, alone to answer
+            # `suppressed`, sends each person once
             if reason == "api_rejected" and not self.report.api_rejected.set([profile.seq]):
                 continue  # refused again (another list's request): written once
             self.rejects.write(profile.stream, reason, message, profile.record)

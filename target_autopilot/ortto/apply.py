@@ -178,7 +178,7 @@ class OrttoApplier(outcomes.Applier):
         refusals = attribution.positional(details)
         refused = [(person, refusal) for person, refusal in zip(batch, refusals, strict=True) if refusal]
         rest = [person for person, refusal in zip(batch, refusals, strict=True) if refusal is None]
-        held = len({(str(entry.get("status")), str(entry.get("error"))) for entry in failed}) == 1
+        held = attribution.one_reason(failed)  # all refused: the order matters only if reasons differ
         if rest:
             again = self._send(rest)
             entries = _results(again)

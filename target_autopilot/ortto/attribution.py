@@ -77,7 +77,11 @@ def unattributed(failed: Sequence[Entry], size: int, *, refused: bool) -> dict[s
     }
 
 
+def one_reason(failed: Sequence[Entry]) -> bool:
+    """Whether every refusal gives the same reason (status and error), so any order tells the same."""
+    return len({(str(entry.get("status")), str(entry.get("error"))) for entry in failed}) == 1
+
+
 def shared(failed: Sequence[Entry], size: int) -> Entry:
     """The refusal every refused person can be given without knowing the order."""
-    reasons = {(str(entry.get("status")), str(entry.get("error"))) for entry in failed}
-    return failed[0] if len(reasons) == 1 else unattributed(failed, size, refused=True)
+    return failed[0] if one_reason(failed) else unattributed(failed, size, refused=True)
