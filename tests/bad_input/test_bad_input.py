@@ -134,6 +134,8 @@ def typed_custom_fields(sandbox: Sandbox, run: Run) -> None:
         "Orders": (7, "integer"),
         "Score": (3.0, "float"),
         "VIP": (False, "boolean"),
+        "Signed Up": ("2024-05-01T08:00:00.000Z", "date"),
+        "Last Seen": ("2024-05-01T08:00:00.000Z", "date"),
     }
 
 
@@ -554,6 +556,13 @@ CASES = [
         config={"field_mapping": TYPED_MAPPING},
     ),
     Case(
+        "date_field_given_impossible_moment_in_utc",
+        people(typed(signed_up="2023-02-29T12:00:00Z"), properties=TYPED),
+        ("dropped", "invalid_value"),
+        says="date--Signed--Up: '2023-02-29T12:00:00Z'",
+        config={"field_mapping": TYPED_MAPPING},
+    ),
+    Case(
         "invalid_value_rejects_the_record_when_asked",
         people(typed(orders="seven"), properties=TYPED),
         ("rejected", "invalid_value"),
@@ -674,7 +683,15 @@ CASES = [
                 last_seen="2024-05-01T10:00:00+02:00",
                 code=42,
             ),
-            record(S, email="typed2@example.com", orders=7, score="3", vip=False),
+            record(
+                S,
+                email="typed2@example.com",
+                orders=7,
+                score="3",
+                vip=False,
+                signed_up="2024-05-01T08:00:00Z",
+                last_seen="2024-05-01T08:00:00+00:00",
+            ),
             properties=TYPED,
         ),
         ("exported", ""),
