@@ -6,10 +6,10 @@ layer (`app.py`) does auth, rate limiting, faults and encoding. A body of None i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from target_autopilot.sandbox import jsonbody
 from target_autopilot.sandbox.classic.contacts import ContactError, parse_contact
 from target_autopilot.sandbox.classic.errors import ApiError, bad_request, not_found
 from target_autopilot.sandbox.classic.records import Contact, ContactList
@@ -39,7 +39,7 @@ class Call:
     def json_object(self, key: str) -> object:
         """The value under `key` of a JSON object body; 400 when the body is not such an object."""
         try:
-            data = json.loads(self.body or b"null")
+            data = jsonbody.loads(self.body or b"null")
         except ValueError:
             raise bad_request("Request body is not valid JSON.") from None
         if not isinstance(data, dict) or key not in data:

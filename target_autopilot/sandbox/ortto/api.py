@@ -7,13 +7,13 @@ Handlers get an authenticated, admitted `OrttoCall` and return `(status, body)` 
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from target_autopilot.sandbox import jsonbody
 from target_autopilot.sandbox.config import SandboxConfig
 from target_autopilot.sandbox.ortto.errors import OrttoError, bad_request
 from target_autopilot.sandbox.ortto.fields import CUSTOM_TYPES, SELECTS, CustomField, kebab
@@ -46,7 +46,7 @@ class OrttoCall:
                 raise OrttoError(404, "Unknown endpoint or method (no request body)")
             return {}
         try:
-            data = json.loads(self.body)
+            data = jsonbody.loads(self.body)
         except ValueError:
             raise bad_request("Request body is not valid JSON") from None
         if not isinstance(data, dict):
