@@ -8,7 +8,9 @@ the table between the scale markers of BENCHMARKS.md (`--no-write` prints it onl
 
 `--pair` runs target-csv again right before each run of target-autopilot and compares the two: on a
 shared machine whose load changes within minutes, a ratio of neighbours means more (it costs four
-target-csv runs a size instead of one, so it is meant for 100k, not 1M).
+target-csv runs a size instead of one, so it is meant for 100k, not 1M). `--repeat N` does all of it
+N times and adds the median of each run's N wall-time ratios: one pair can still land on a burst of
+load (the same code measured 0.94x and 1.24x in two runs ten minutes apart).
 
 `--profile N` instead runs the first export and the re-run of N profiles (Classic) under memray and
 prints what holds memory at the peak of each, by allocating line (`--api ortto` for Ortto).
@@ -21,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -80,11 +83,14 @@ def row(n: int, name: str, ours: Measured, csv: Measured) -> str:
     )
 
 
-def scale(sizes: tuple[int, ...], tmp: Path, pair: bool = False) -> tuple[list[str], list[float]]:
+def scale(
+    sizes: tuple[int, ...], tmp: Path, pair: bool = False, ratios: dict[str, list[float]] | None = None
+) -> tuple[list[str], list[float]]:
     """The table's rows, and the peak RSS of every run of target-autopilot (`pair`: each beside a
-    target-csv run of its own, just before it)."""
+    target-csv run of its own, just before it); each run's wall-time ratio is added to `ratios`."""
     rows: list[str] = []
     peaks: list[float] = []
+    ratios = {} if ratios is None else ratios
     csv_command = [str(ensure_target_csv()), "--config"]
     for n in sizes:
         work = tmp / str(n)
@@ -108,6 +114,7 @@ def scale(sizes: tuple[int, ...], tmp: Path, pair: bool = False) -> tuple[list[s
                     )
                     rows.append(row(n, f"{api}, {run}", ours, csv))
                     peaks.append(ours.rss_mb)
+                    ratios.setdefault(f"{n:,} | {api}, {run}", []).append(ours.wall / csv.wall)
                     print(f"  {rows[-1]}", file=sys.stderr, flush=True)
         shutil.rmtree(work)  # a million profiles' input and CSV output: not kept for the next size
     return rows, peaks
@@ -162,11 +169,21 @@ def holders(capture: Path, top: int = 12) -> list[str]:
     return lines
 
 
+def medians(ratios: dict[str, list[float]]) -> list[str]:
+    """A table of each run's wall-time ratios against target-csv and their median."""
+    lines = ["", "| Profiles | Run | Wall ratios, in order | Median |", "|---:|---|---|---:|"]
+    for name, values in ratios.items():
+        shown = ", ".join(f"{value:.2f}x" for value in values)
+        lines.append(f"| {name} | {shown} | {statistics.median(values):.2f}x |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="comma-separated profile counts")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
     parser.add_argument("--pair", action="store_true", help="a target-csv run right before each run")
+    parser.add_argument("--repeat", type=int, default=1, help="run it all N times; add median ratios")
     parser.add_argument("--profile", type=int, metavar="N", help="profile memory at N profiles with memray")
     parser.add_argument("--api", choices=sorted(APIS), default="Classic", help="the API for --profile")
     args = parser.parse_args()
@@ -179,7 +196,15 @@ def main() -> None:
         sizes = tuple(int(size) for size in args.sizes.split(","))
         info = machine()
         started = time.perf_counter()
-        rows, peaks = scale(sizes, Path(tmp), args.pair)
+        rows: list[str] = []
+        peaks: list[float] = []
+        ratios: dict[str, list[float]] = {}
+        for round_ in range(args.repeat):
+            work = Path(tmp) / f"round-{round_}"
+            work.mkdir()
+            more_rows, more_peaks = scale(sizes, work, args.pair, ratios)
+            rows += more_rows
+            peaks += more_peaks
     took = time.perf_counter() - started
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     body = "\n".join(
@@ -194,6 +219,7 @@ def main() -> None:
             "",
             *HEADER,
             *rows,
+            *(medians(ratios) if args.repeat > 1 else []),
         ]
     )
     print(body)
