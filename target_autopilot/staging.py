@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ import msgspec
 from target_autopilot import holdings
 from target_autopilot.holdings import HeldContact
 from target_autopilot.mapping import Contact
+from target_autopilot.stagingdir import StagingDir
 
 _SCHEMA = """
 -- Narrow, so the plan's scans and counts read a few pages; `seq` (arrival order) is the rowid, so
@@ -93,10 +93,10 @@ class Staging:
     """The deduplicated profiles of a run and the lists each belongs to."""
 
     def __init__(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="target-autopilot-")
+        self._dir = StagingDir()
         # check_same_thread=False: the SDK may call sinks from its drain threads; every use is
         # from one thread at a time (staging before apply, reading during apply's planning).
-        self._connection = sqlite3.connect(Path(self._dir.name) / "staging.db", check_same_thread=False)
+        self._connection = sqlite3.connect(Path(self._dir.path) / "staging.db", check_same_thread=False)
         self._connection.executescript(_SCHEMA)
         self._connection.execute("PRAGMA journal_mode=OFF")
         self._connection.execute("PRAGMA synchronous=OFF")

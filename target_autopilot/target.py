@@ -22,7 +22,7 @@ from singer_sdk.helpers.capabilities import (
 )
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
-from target_autopilot import schema
+from target_autopilot import schema, stagingdir
 from target_autopilot.config_keys import load_method_problems, unknown_key_problems
 from target_autopilot.early_stop import discard_unread_input
 from target_autopilot.errors import DryRunVerdict, ExportError, InputError, Terminated
@@ -178,6 +178,8 @@ class TargetAutopilot(Target):
         try:
             paths = (self.settings.rejected_records_path, self.settings.report_path)
             remove_old_files(paths, self.settings.keep_run_files, self.logger)
+            for left in stagingdir.sweep():
+                self.logger.info("Deleted the staging directory of a run killed before removing it: %s", left)
             self.export.open()
             self.listen(file_input)
         except ExportError as exc:
