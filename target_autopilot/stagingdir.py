@@ -21,8 +21,8 @@ PREFIX = "target-autopilot-"
 LOCK = "lock"
 # A directory younger than this may belong to a run that has not taken its lock yet: left alone.
 STARTING_SECONDS = 60
-# A directory without a lock file (made by a version before the lock) is removed once nothing in it
-# has changed for this long: a live run writes its staging database far more often than that.
+# A staging directory without a lock file (made by a version before the lock) is removed once nothing
+# in it has changed for this long: a live run writes its staging database far more often than that.
 UNLOCKED_SECONDS = 86_400
 
 
@@ -67,7 +67,9 @@ def _left_behind(path: str, now: float) -> bool:
         return False
     try:
         lock = os.open(os.path.join(path, LOCK), os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
+    except FileNotFoundError:  # no lock: staging only if it holds a staging database
+        if not os.path.isfile(os.path.join(path, "staging.db")):
+            return False
         inside = (entry.stat(follow_symlinks=False).st_mtime for entry in os.scandir(path))
         return now - max([info.st_mtime, *inside]) >= UNLOCKED_SECONDS
     try:

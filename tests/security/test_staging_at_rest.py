@@ -136,12 +136,15 @@ def test_a_staging_directory_from_before_the_lock_is_deleted_after_a_day_untouch
     (recent / "staging.db").write_text("recent profiles")
     for path, age in ((old / "staging.db", 25), (old, 25), (recent / "staging.db", 23), (recent, 25)):
         os.utime(path, (now - age * 3600, now - age * 3600))
-    unrelated = tmp_path / "other-tool-dir"
-    unrelated.mkdir()
-    os.utime(unrelated, (now - 100 * 3600, now - 100 * 3600))
+    unrelated = [tmp_path / "other-tool-dir", tmp_path / f"{stagingdir.PREFIX}pg-data"]  # no staging.db
+    for path in unrelated:
+        path.mkdir()
+        (path / "data").write_text("not ours")
+        os.utime(path, (now - 100 * 3600, now - 100 * 3600))
 
     assert stagingdir.sweep(str(tmp_path), now) == [str(old)]
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([recent.name, unrelated.name])
+    kept = sorted([recent.name, *(path.name for path in unrelated)])
+    assert sorted(path.name for path in tmp_path.iterdir()) == kept
 
 
 def test_an_unlocked_staging_directory_is_left_alone_in_its_first_minute(tmp_path: Path) -> None:
