@@ -75,6 +75,8 @@ class FieldMap:
             self._wanted.setdefault(field.key, field)
         self.fields: dict[str, OrttoField] = {}
         self.created: list[str] = []
+        # Staged key → (field id, or "" for a key not sent; the field when `to_ortto` changes its values).
+        self._steps: dict[str, tuple[str, OrttoField | None]] = {}
 
     def prepare(self, client: AutopilotClient, logger: logging.Logger, *, create: bool) -> None:
         """Resolve every key to a field id: `custom-field/get`, then one `custom-field/create` per
@@ -125,10 +127,15 @@ class FieldMap:
     def person(self, email: str, staged: dict[str, Any]) -> dict[str, Any]:
         """The `fields` of a merge for a staged profile."""
         values: dict[str, Any] = {EMAIL: email}
+        steps = self._steps
         for key, value in _items(staged):
-            field = self.fields.get(key)
-            if field is not None:
-                values[field.field_id] = to_ortto(field, value)
+            step = steps.get(key)
+            if step is None:  # worked out once a key, not once a value: a run sends millions
+                field = self.fields.get(key)
+                step = steps[key] = ("", None) if field is None else (field.field_id, _converts(field))
+            field_id, converts = step
+            if field_id:
+                values[field_id] = value if converts is None else to_ortto(converts, value)
         return values
 
     def held(self, email: str, stored: dict[str, Any]) -> HeldContact:
@@ -183,6 +190,13 @@ def from_ortto(field: OrttoField, value: Any) -> Any:
     if prefix == "dtz" and isinstance(value, dict):
         return f"{value.get('year', 0):04d}-{value.get('month', 0):02d}-{value.get('day', 0):02d}T00:00:00Z"
     return value
+
+
+def _converts(field: OrttoField) -> OrttoField | None:
+    """The field if `to_ortto` can change a value of it, else None (it sends every value as it is)."""
+    prefix = field.field_id.split(":", 1)[0]
+    decimal = field.kind == "float" or field.stored_as in ("decimal", "currency", "price")
+    return field if decimal or prefix in ("geo", "dtz") else None
 
 
 def _converted(field: OrttoField) -> bool:
