@@ -14,7 +14,15 @@ import pytest
 
 from target_autopilot.sandbox import Sandbox
 from tests.conftest import SandboxFactory
-from tests.target.support import TARGET, RunTarget, record, requests_to, schema, state, target_config
+from tests.target.support import (
+    RunTarget,
+    record,
+    requests_to,
+    schema,
+    start_cli,
+    state,
+    target_config,
+)
 
 SEGMENTS = ("high_value", "churn_risk", "new_signups")
 
@@ -201,13 +209,7 @@ def start_target(
 ) -> subprocess.Popen[str]:
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps({"rejected_records_path": str(tmp_path / "rejected.jsonl"), **config}))
-    process = subprocess.Popen(
-        [TARGET, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_cli(config_path)
     assert process.stdin is not None
     process.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
     process.stdin.close()

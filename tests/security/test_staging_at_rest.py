@@ -17,7 +17,7 @@ from typing import Any
 
 from target_autopilot import stagingdir
 from target_autopilot.sandbox import SandboxControl
-from tests.target.support import TARGET, record, schema, state, target_config
+from tests.target.support import TARGET, record, schema, start_cli, state, target_config
 
 PEOPLE = 600
 # Enough staged profiles to overflow SQLite's page cache (2 MiB), so that they are in the file before
@@ -36,14 +36,7 @@ def start(config: dict[str, Any], work: Path, tmp: Path, people: int = PEOPLE) -
     """A run whose input stays open after the records: it is staging, not yet applying."""
     config_path = work / "config.json"
     config_path.write_text(json.dumps({"rejected_records_path": str(work / "rejected.jsonl"), **config}))
-    process = subprocess.Popen(
-        [TARGET, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TMPDIR": str(tmp)},
-    )
+    process = start_cli(config_path, {"TMPDIR": str(tmp)})
     assert process.stdin is not None
     process.stdin.writelines(messages(0, people)[:-1])  # no STATE yet: the input goes on
     process.stdin.flush()

@@ -144,6 +144,18 @@ def run_cli(
     return Run(done.returncode, done.stdout, done.stderr, rejected, report, full)
 
 
+def start_cli(config_path: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """`target-autopilot --config` started in its own process, every stream a pipe (`env` added to ours)."""
+    return subprocess.Popen(
+        [TARGET, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
 def logged_at(level: str, stderr: str) -> str:
     """The log lines of `stderr` at `level` (e.g. "WARNING"), one a line."""
     return "\n".join(line for line in stderr.splitlines() if f"| {level.ljust(8)} |" in line)
