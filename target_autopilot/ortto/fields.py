@@ -81,6 +81,7 @@ class FieldMap:
     def prepare(self, client: AutopilotClient, logger: logging.Logger, *, create: bool) -> None:
         """Resolve every key to a field id: `custom-field/get`, then one `custom-field/create` per
         missing field and a second `get` to read the new ids back (never guessed)."""
+        self._steps.clear()  # worked out from the fields as they were: gone with them
         for key in self._wanted:
             if key in BUILT_IN:
                 self.fields[key] = OrttoField(key, BUILT_IN[key], "string", key)
