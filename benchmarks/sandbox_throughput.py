@@ -32,6 +32,7 @@ import os
 import time
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from target_autopilot.sandbox import SandboxControl, sandbox_process
@@ -64,12 +65,11 @@ def _merge_body(worker: str, i: int, size: int, tag: str) -> bytes:
     return json.dumps({"people": people, "merge_by": ["str::email"], "merge_strategy": 2}).encode()
 
 
-def _ortto_plan(worker: str, count: int, mix: str) -> list[Request]:
-    """An Ortto client's requests: merges of 100, single updates of their people, reads."""
+def _ortto_plan(worker: str, count: int, mix: str, tag_id: int) -> list[Request]:
+    """An Ortto client's requests: merges of 100, single updates of their people, reads (of the holders
+    of tag `tag_id`, seg:A, through the filter a real account was recorded taking)."""
     planned: list[Request] = []
-    holders = json.dumps(
-        {"limit": 50, "filter": {"$str::set_contains": {"field_id": "tags", "value": "seg:A"}}}
-    )
+    holders = json.dumps({"limit": 50, "filter": {"$u4s::is": {"field_id": "u4s::t", "value": tag_id}}})
     last_bulk = 0
     for i in range(count):
         step = i % 10
@@ -87,10 +87,10 @@ def _ortto_plan(worker: str, count: int, mix: str) -> list[Request]:
     return planned
 
 
-def plan(worker: str, count: int, mix: str, list_id: str) -> list[Request]:
+def plan(worker: str, count: int, mix: str, list_id: str, tag_id: int) -> list[Request]:
     """The requests one client sends, in order (membership POSTs name contacts of its last bulk)."""
     if mix in ("ortto", "merge"):
-        return _ortto_plan(worker, count, mix)
+        return _ortto_plan(worker, count, mix, tag_id)
     planned: list[Request] = []
     last_bulk = 0
     for i in range(count):
@@ -133,17 +133,29 @@ def _client(
     results.put(errors)
 
 
-def _new_list(sandbox: SandboxControl) -> str:
+def _post(sandbox: SandboxControl, path: str, body: object) -> Any:
+    """The JSON answer of a POST before the clock starts (the default key is valid for both APIs)."""
     address = urlsplit(sandbox.url)
     connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
-    headers = {"autopilotapikey": sandbox.api_key, "Content-Type": "application/json"}
-    connection.request("POST", "/v1/list", body=json.dumps({"name": "Bench"}), headers=headers)
+    headers = {"autopilotapikey": sandbox.api_key, "X-Api-Key": sandbox.api_key}
+    connection.request("POST", path, body=json.dumps(body), headers=headers)
     response = connection.getresponse()
-    body = response.read()
+    answer = response.read()
     connection.close()
     if response.status != 200:
-        raise RuntimeError(f"POST /v1/list: {response.status} {body!r}")
-    return str(json.loads(body)["list_id"])
+        raise RuntimeError(f"POST {path}: {response.status} {answer!r}")
+    return json.loads(answer)
+
+
+def _new_list(sandbox: SandboxControl) -> str:
+    return str(_post(sandbox, "/v1/list", {"name": "Bench"})["list_id"])
+
+
+def _tag_id(sandbox: SandboxControl, name: str) -> int:
+    """The id of tag `name`, made by merging one person with it (the Ortto mix reads its holders)."""
+    person = {"fields": {"str::email": f"{name}@bench.example"}, "tags": [name]}
+    _post(sandbox, "/v1/person/merge", {"people": [person], "merge_by": ["str::email"]})
+    return int(next(tag["id"] for tag in _post(sandbox, "/v1/tags/get", {}) if tag["name"] == name))
 
 
 def setup(clients: int = DEFAULT_CLIENTS) -> str:
@@ -185,13 +197,15 @@ def load(sandbox: SandboxControl, requests_total: int, clients: int, mix: str) -
     context = multiprocessing.get_context("fork")
     share = requests_total // clients
     list_id = _new_list(sandbox)
+    tag_id = _tag_id(sandbox, "seg:A") if mix == "ortto" else 0
     run = f"{time.time_ns() % 10**12}"  # fresh emails against a sandbox that already has data
     go = context.Event()
     results: multiprocessing.Queue[list[str]] = context.Queue()
     workers = []
     for n in range(clients):
         ready = context.Event()
-        args = (sandbox.url, sandbox.api_key, plan(f"{run}-{n}", share, mix, list_id), ready, go, results)
+        planned = plan(f"{run}-{n}", share, mix, list_id, tag_id)
+        args = (sandbox.url, sandbox.api_key, planned, ready, go, results)
         workers.append((context.Process(target=_client, args=args), ready))
     for process, _ in workers:
         process.start()
