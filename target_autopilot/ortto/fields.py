@@ -75,8 +75,8 @@ class FieldMap:
             self._wanted.setdefault(field.key, field)
         self.fields: dict[str, OrttoField] = {}
         self.created: list[str] = []
-        # Staged key → (field id, or "" for a key not sent; the field when `to_ortto` changes its values).
-        self._steps: dict[str, tuple[str, OrttoField | None]] = {}
+        # Staged key → (field id, or "" for a key not sent; its `sender`).
+        self._steps: dict[str, tuple[str, Callable[[Any], Any] | None]] = {}
 
     def prepare(self, client: AutopilotClient, logger: logging.Logger, *, create: bool) -> None:
         """Resolve every key to a field id: `custom-field/get`, then one `custom-field/create` per
@@ -131,12 +131,12 @@ class FieldMap:
         steps = self._steps
         for key, value in _items(staged):
             step = steps.get(key)
-            if step is None:  # worked out once a key, not once a value: a run sends millions
+            if step is None:  # worked out once a key, not once a value
                 field = self.fields.get(key)
-                step = steps[key] = ("", None) if field is None else (field.field_id, _converts(field))
-            field_id, converts = step
+                step = steps[key] = ("", None) if field is None else (field.field_id, sender(field))
+            field_id, send = step
             if field_id:
-                values[field_id] = value if converts is None else to_ortto(converts, value)
+                values[field_id] = value if send is None else send(value)
         return values
 
     def held(self, email: str, stored: dict[str, Any]) -> HeldContact:
@@ -168,17 +168,32 @@ class FieldMap:
         return held
 
 
-def to_ortto(field: OrttoField, value: Any) -> Any:
-    """A staged value as the Ortto field stores it."""
+def sender(field: OrttoField) -> Callable[[Any], Any] | None:
+    """How a staged value of this field is sent as Ortto stores it; None when it is sent as it is.
+    Chosen once a field, not once a value: a run sends millions."""
     prefix = field.field_id.split(":", 1)[0]
     if prefix == "geo":
-        return {"name": value}
+        return _geo
     if field.kind == "float" or field.stored_as in ("decimal", "currency", "price"):
-        return round(float(value) * THOUSANDTHS)
-    if prefix == "dtz" and isinstance(value, str):
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return {"year": moment.year, "month": moment.month, "day": moment.day, "timezone": "UTC"}
-    return value
+        return _thousandths
+    if prefix == "dtz":
+        return _day
+    return None
+
+
+def _geo(value: Any) -> Any:
+    return {"name": value}
+
+
+def _thousandths(value: Any) -> Any:
+    return round(float(value) * THOUSANDTHS)
+
+
+def _day(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return {"year": moment.year, "month": moment.month, "day": moment.day, "timezone": "UTC"}
 
 
 def from_ortto(field: OrttoField, value: Any) -> Any:
@@ -191,13 +206,6 @@ def from_ortto(field: OrttoField, value: Any) -> Any:
     if prefix == "dtz" and isinstance(value, dict):
         return f"{value.get('year', 0):04d}-{value.get('month', 0):02d}-{value.get('day', 0):02d}T00:00:00Z"
     return value
-
-
-def _converts(field: OrttoField) -> OrttoField | None:
-    """The field if `to_ortto` can change a value of it, else None (it sends every value as it is)."""
-    prefix = field.field_id.split(":", 1)[0]
-    decimal = field.kind == "float" or field.stored_as in ("decimal", "currency", "price")
-    return field if decimal or prefix in ("geo", "dtz") else None
 
 
 def _converted(field: OrttoField) -> bool:

@@ -164,3 +164,26 @@ def test_the_classic_default_of_a_classic_only_setting_is_accepted(
 
     assert run.code == 0, run.stderr
     assert sandbox.tags() == {"vip": ["a@example.com"]}
+
+
+def test_a_date_into_an_existing_day_field_is_sent_as_its_day(
+    sandbox: Sandbox, run_target: RunTarget
+) -> None:
+    """A `date` field (id `dtz:…`, made in Ortto's app) takes {year, month, day, timezone}, not a moment."""
+    made = requests.post(
+        f"{sandbox.base_url}/person/custom-field/create",
+        headers={"X-Api-Key": sandbox.api_key},
+        json={"name": "Birthday", "type": "date", "track_changes": False},
+        timeout=10,
+    )
+    assert made.status_code == 200, made.text
+    config = ortto_config(sandbox, field_mapping={"date--Birthday": "born"})
+    born = record("vip", email="ada@example.com", born="1815-12-10T00:00:00Z")
+
+    run = run_target(config, [schema("vip", ["email", "born"]), born])
+
+    assert run.code == 0, run.stderr
+    assert run.rejected == []
+    person = sandbox.person("ada@example.com")
+    assert person is not None
+    assert person["fields"]["dtz:cm:birthday"] == {"year": 1815, "month": 12, "day": 10, "timezone": "UTC"}
